@@ -1,0 +1,60 @@
+# dispatch.sh: the multicall binary: applet table, argv[0] dispatch, --install, configs.
+# timeout: 300
+. "$TOP/testsuite/lib.sh"
+
+expect_rc "--list exits 0" 0 "$DIPUS" --list
+cp "$OUT" "$T/list"
+# --list matches the configuration the binary was built from
+conf=${DIPUS_CONFIG:-$TOP/.config}
+if [ -f "$conf" ]; then
+	want=$(sed -n 's/^CONFIG_\([A-Z_]*\)=y$/\1/p' "$conf" | tr 'A-Z_' 'a-z-' |
+		grep -vxE 'tls|ssh' | sort | tr '\n' ' ')
+	got=$(sort "$T/list" | tr '\n' ' ')
+	expect_eq "--list matches $(basename "$conf")" "$want" "$got"
+fi
+
+expect_rc "--help exits 0" 0 "$DIPUS" --help
+expect_grep "--help lists applets" "^  dcat " "$OUT"
+expect_rc "--version exits 0" 0 "$DIPUS" --version
+expect_grep "--version names dipus" "^dipus [0-9]" "$OUT"
+if grep -qx dbclient "$T/list"; then
+	expect_grep "--version names mbedTLS and dropbear" "mbedTLS 3\.6\.6, dropbear 2025\.89" "$OUT"
+fi
+
+expect_rc "unknown applet exits 2" 2 "$DIPUS" no-such-applet
+expect_grep "unknown applet says how to list" "no such applet.*dipus --list" "$ERR"
+expect_rc "no arguments exits 2" 2 "$DIPUS"
+
+# APPLET --help for every applet: usage on stdout, exit 0
+bad=""
+while read -r a; do
+	run "$DIPUS" "$a" --help
+	{ [ "$RC" = 0 ] && grep -q "$a" "$OUT"; } || bad="$bad $a"
+done <"$T/list"
+expect_eq "every APPLET --help prints usage and exits 0" "" "$bad"
+
+# --install: a link per applet under the names users type; each runs its applet
+mkdir "$T/bin"
+expect_rc "--install -s" 0 "$DIPUS" --install -s "$T/bin"
+bad=""
+while read -r a; do
+	case $a in dcat|dls|dipusd) n=$a;; *) n=dipus-$a;; esac
+	[ -L "$T/bin/$n" ] || { bad="$bad $n(missing)"; continue; }
+	"$T/bin/$n" --help >"$T/h" 2>&1 || bad="$bad $n(rc)"
+	grep -q "$a" "$T/h" || bad="$bad $n(usage)"
+done <"$T/list"
+expect_eq "--install links run their applets" "" "$bad"
+expect_rc "--install twice replaces the links" 0 "$DIPUS" --install -s "$T/bin"
+n=$(ls -A "$T/bin" | wc -l)
+expect_eq "--install leaves exactly one link per applet" "$(wc -l <"$T/list")" "$n"
+
+# argv[0] with and without the dipus- prefix
+ln -s "$DIPUS" "$T/bin/dipus-dls"
+ln -s "$DIPUS" "$T/bin/dipus-dcat"
+run "$T/bin/dipus-dcat" --help
+expect_grep "argv[0] dipus-dcat runs dcat" "dcat" "$OUT"
+run "$T/bin/dls" --help
+expect_grep "argv[0] dls runs dls" "dls" "$OUT"
+ln -s "$DIPUS" "$T/bin/dipus"
+run "$T/bin/dipus" --list
+expect_eq "argv[0] dipus lists applets" "$(cat "$T/list")" "$(cat "$OUT")"
