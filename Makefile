@@ -7,6 +7,7 @@
 #   make CONFIG=FILE      build from another config file without touching .config
 #   make CC=gcc           build with the host gcc and glibc (dynamic) instead
 #   make sanitize         build ./dipus-san with ASan+UBSan (gcc, dynamic)
+#   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   run the whole test suite against ./dipus-san
 #   make fuzz             build and run the SEP fuzz target for a bounded time
@@ -52,6 +53,12 @@ $(error config file $(CONFIG) not found)
 endif
 include $(CONFIG)
 
+# An applet that needs a feature that is off is a configuration error, not a link error.
+needs_tls := EXPORTER KEYGEN TRUST
+needs_ssh := SSH_IMPORTER DBCLIENT
+$(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
+$(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
+
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
@@ -84,11 +91,14 @@ UNIT_BINS   := $(UNIT_SRCS:testsuite/unit/%.c=$(BUILDDIR)/unit/%)
 LIBDIPUS    := $(BUILDDIR)/libdipus.a
 AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 
-.PHONY: all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+demo: $(OUT)
+	sh scripts/demo.sh ./$(OUT)
+
+.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
-	@sed -n '2,17s/^# \{0,1\}//p' Makefile
+	@sed -n '2,18s/^# \{0,1\}//p' Makefile
 
 $(AUTOCONF): $(CONFIG) scripts/genconfig.sh
 	@mkdir -p $(dir $@)

@@ -1,0 +1,22 @@
+#!/bin/sh
+# setup.sh [--test]: install what building dipus needs on Debian (as root).
+# --test also installs the real peers the test suite runs against (socat, OpenSSH,
+# dropbear, openssl, avahi, lame, madplay, hyperfine, clang for the fuzzer...).
+# Needs root; as a user it prints the apt-get command to run instead.
+set -eu
+build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates"
+test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
+      hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
+      file python3 coreutils"
+pkgs=$build
+[ "${1:-}" = --test ] && pkgs="$build $test"
+if [ "$(id -u)" != 0 ]; then
+	echo "setup.sh: not root; run: apt-get update && apt-get install -y" $pkgs >&2
+	missing=0
+	for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing=1; done
+	exit $missing
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $pkgs
