@@ -1,0 +1,774 @@
+/* ssh.c: the SSH transport: a dbclient (or $DIPUS_SSH) child running
+ * "dipus serve --stdio" on the far side, or an importer's control socket
+ * (doc/ssh.md). */
+#include "ssh.h"
+#include "loop.h"
+#include "ns.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SSH_MAX_ARGS 64
+#define SSH_WINDOW "2097152"   /* dbclient -W: its default (24 KiB) throttles bulk data */
+
+struct ssh_conn {
+	int rfd, wfd, efd;    /* efd: child's stderr (read end), -1 when shared/closed */
+	pid_t pid;            /* 0 when shared or reaped */
+	int status;           /* wait status once reaped */
+	int reaped;
+	int shared;
+	struct loop *lp;      /* ssh_attach */
+	char target[400];     /* ssh://user@host:port */
+	char cmd[1024];       /* the command line, for messages */
+	char remote_cmd[512]; /* what the far side runs */
+	char errbuf[SSH_ERRBUF];
+	size_t errlen;
+};
+
+static char *identity_opt;
+
+void ssh_set_identity(const char *file)
+{
+	free(identity_opt);
+	identity_opt = file ? xstrdup(file) : NULL;
+}
+
+static const char *local_user(void)
+{
+	static char name[64];
+	if (!name[0]) {
+		struct passwd *pw = getpwuid(geteuid());
+		if (pw && strlen(pw->pw_name) < sizeof name)
+			strcpy(name, pw->pw_name);
+		else
+			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+	}
+	return name;
+}
+
+static const char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	if (h && *h)
+		return h;
+	struct passwd *pw = getpwuid(geteuid());
+	return pw ? pw->pw_dir : NULL;
+}
+
+void ssh_canon(const struct remote_uri *u, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s@%s:%u", u->user[0] ? u->user : local_user(), u->host,
+	         u->port ? u->port : SSH_DEFAULT_PORT);
+}
+
+/* ---- the control socket -------------------------------------------------------- */
+
+int ssh_ctl_path(const struct remote_uri *u, int create, char *out, size_t outlen,
+                 char *err, size_t errlen)
+{
+	char canon[340];
+	ssh_canon(u, canon, sizeof canon);
+	int ufd = ns_open_dir(NS_USERS, "", create, err, errlen);
+	if (ufd < 0)
+		return -1;
+	if (create && mkdirat(ufd, ".ctl", 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s/users/%s/.ctl: %s", ns_root(), local_user(), strerror(errno));
+		close(ufd);
+		return -1;
+	}
+	int cfd = openat(ufd, ".ctl", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(ufd);
+	if (cfd < 0) {
+		snprintf(err, errlen, "%s/users/%s/.ctl: %s", ns_root(), local_user(),
+		         errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)" :
+		         strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	int bad = fstat(cfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077);
+	close(cfd);
+	if (bad) {
+		snprintf(err, errlen, "%s/users/%s/.ctl: must be a directory owned by %s with mode "
+		         "0700 (fix: chmod 700 it, or remove it)", ns_root(), local_user(), local_user());
+		return -1;
+	}
+	if (xsnprintf(out, outlen, "%s/users/%s/.ctl/ssh-%s", ns_root(), local_user(), canon) ||
+	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "control socket path for %s too long under %s", canon, ns_root());
+		return -1;
+	}
+	return 0;
+}
+
+static int ctl_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa->sun_path)
+		return -1;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int ssh_ctl_peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return 0;
+	return cr.uid == geteuid();
+}
+
+int ssh_ctl_listen(const struct remote_uri *u, char *path, size_t pathlen, char *err,
+                   size_t errlen)
+{
+	if (ssh_ctl_path(u, 1, path, pathlen, err, errlen) < 0)
+		return -1;
+	struct sockaddr_un sa;
+	if (ctl_addr(path, &sa) < 0) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* a live control socket belongs to another importer: keep it; a dead one goes */
+	int live = ns_probe(path);
+	if (live == 1) {
+		close(fd);
+		snprintf(err, errlen, "%s: another importer holds a session to this host", path);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int ctl_connect(const struct remote_uri *u, char *path, size_t pathlen)
+{
+	char err[NS_ERR_MAX];
+	if (ssh_ctl_path(u, 0, path, pathlen, err, sizeof err) < 0)
+		return -1;
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		return -1;
+	struct sockaddr_un sa;
+	if (ctl_addr(path, &sa) < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* the importer at the other end must be us, too */
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != geteuid()) {
+		close(fd);
+		return -1;
+	}
+	fd_set_nonblock(fd, 1);
+	return fd;
+}
+
+/* ---- command line ---------------------------------------------------------------- */
+
+struct argv_buf {
+	char *v[SSH_MAX_ARGS + 1];
+	int n;
+	char store[4096];
+	size_t used;
+};
+
+static int av_add(struct argv_buf *a, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (a->n >= SSH_MAX_ARGS || a->used + len > sizeof a->store)
+		return -1;
+	a->v[a->n++] = memcpy(a->store + a->used, s, len);
+	a->v[a->n] = NULL;
+	a->used += len;
+	return 0;
+}
+
+/* Split $DIPUS_SSH into words: blanks separate; '...' and "..." quote; \ escapes. */
+static int split_words(const char *s, struct argv_buf *a)
+{
+	char word[1024];
+	while (*s) {
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (!*s)
+			break;
+		size_t n = 0;
+		while (*s && *s != ' ' && *s != '\t' && *s != '\n') {
+			char q = *s;
+			if (q == '\'' || q == '"') {
+				s++;
+				while (*s && *s != q) {
+					if (q == '"' && *s == '\\' && s[1])
+						s++;
+					if (n + 1 >= sizeof word)
+						return -1;
+					word[n++] = *s++;
+				}
+				if (!*s)
+					return -1; /* unterminated quote */
+				s++;
+				continue;
+			}
+			if (q == '\\' && s[1])
+				s++;
+			if (n + 1 >= sizeof word)
+				return -1;
+			word[n++] = *s++;
+		}
+		word[n] = 0;
+		if (av_add(a, word) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is this a private key file dbclient can read (dropbear's own format)? OpenSSH and
+ * PEM files start with "-----BEGIN"; dropbear's with a 4-byte length of "ssh-..." or
+ * "ecdsa-...". */
+static int is_dropbear_key(const char *path, int *openssh)
+{
+	*openssh = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	unsigned char b[16];
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, b, sizeof b) : -1;
+	close(fd);
+	if (n < 11)
+		return 0;
+	if (!memcmp(b, "-----BEGIN", 10)) {
+		*openssh = 1;
+		return 0;
+	}
+	unsigned len = (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3];
+	return len > 0 && len < 64 && (!memcmp(b + 4, "ssh-", 4) || !memcmp(b + 4, "ecdsa-", 6));
+}
+
+static void add_cmd_text(struct ssh_conn *c, const struct argv_buf *a)
+{
+	size_t used = 0;
+	c->cmd[0] = 0;
+	for (int i = 0; i < a->n; i++) {
+		const char *w = a->v[i];
+		int quote = !*w || strpbrk(w, " \t'\"\\$") != NULL;
+		int n = snprintf(c->cmd + used, sizeof c->cmd - used, "%s%s%s%s", i ? " " : "",
+		                 quote ? "'" : "", w, quote ? "'" : "");
+		if (n < 0 || (size_t)n >= sizeof c->cmd - used)
+			break;
+		used += n;
+	}
+}
+
+static int build_argv(struct ssh_conn *c, const struct remote_uri *u, struct argv_buf *a,
+                      char *err, size_t errlen)
+{
+	const char *custom = getenv("DIPUS_SSH");
+	const char *identity = identity_opt ? identity_opt : getenv("DIPUS_SSH_IDENTITY");
+	if (identity && !*identity)
+		identity = NULL;
+	char port[16];
+	snprintf(port, sizeof port, "%u", u->port ? u->port : SSH_DEFAULT_PORT);
+	int bad = 0;
+
+	if (custom && *custom) {
+		if (split_words(custom, a) < 0 || a->n == 0) {
+			snprintf(err, errlen, "$DIPUS_SSH: cannot parse '%s' (unterminated quote or too long)",
+			         custom);
+			return -1;
+		}
+	} else {
+		bad |= av_add(a, "dipus") | av_add(a, "dbclient") | av_add(a, "-T") |
+		       av_add(a, "-o") | av_add(a, "BatchMode=yes") | av_add(a, "-o") |
+		       av_add(a, "StrictHostKeyChecking=yes") | av_add(a, "-W") | av_add(a, SSH_WINDOW);
+		if (!identity) {
+			/* dbclient reads ~/.ssh/id_dropbear by itself; the OpenSSH default names
+			 * are used too when they hold a key in dropbear's format */
+			static const char *const names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+			const char *home = home_dir();
+			for (size_t i = 0; home && i < sizeof names / sizeof names[0]; i++) {
+				char p[1024];
+				int openssh;
+				if (xsnprintf(p, sizeof p, "%s/.ssh/%s", home, names[i]))
+					continue;
+				if (is_dropbear_key(p, &openssh))
+					bad |= av_add(a, "-i") | av_add(a, p);
+				else if (openssh)
+					msg_debug("%s: OpenSSH format, which dbclient cannot read "
+					          "(convert it with dropbearconvert; doc/ssh.md)", p);
+			}
+		}
+	}
+	if (u->port)
+		bad |= av_add(a, "-p") | av_add(a, port);
+	if (u->user[0])
+		bad |= av_add(a, "-l") | av_add(a, u->user);
+	if (identity)
+		bad |= av_add(a, "-i") | av_add(a, identity);
+	bad |= av_add(a, u->host) | av_add(a, c->remote_cmd);
+	if (bad) {
+		snprintf(err, errlen, "ssh command line too long");
+		return -1;
+	}
+	add_cmd_text(c, a);
+	return 0;
+}
+
+/* ---- the child --------------------------------------------------------------------- */
+
+static void drain_err(struct ssh_conn *c)
+{
+	if (c->efd < 0)
+		return;
+	for (;;) {
+		char buf[1024];
+		ssize_t n = read(c->efd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+				if (c->lp)
+					loop_unwatch(c->lp, c->efd);
+				close(c->efd);
+				c->efd = -1;
+				c->lp = NULL;
+			}
+			return;
+		}
+		if (getenv("DIPUS_DEBUG")) {
+			ssize_t w = write(2, buf, n);
+			(void)w;
+		}
+		/* keep the last SSH_ERRBUF bytes */
+		/* (buf is smaller than errbuf) */
+		if (c->errlen + n > sizeof c->errbuf) {
+			size_t drop = c->errlen + n - sizeof c->errbuf;
+			memmove(c->errbuf, c->errbuf + drop, c->errlen - drop);
+			c->errlen -= drop;
+		}
+		memcpy(c->errbuf + c->errlen, buf, n);
+		c->errlen += n;
+	}
+}
+
+static int reap(struct ssh_conn *c, int block)
+{
+	if (c->reaped || c->pid <= 0)
+		return 1;
+	int st;
+	pid_t r;
+	do
+		r = waitpid(c->pid, &st, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == c->pid || (r < 0 && errno == ECHILD)) {
+		c->status = r == c->pid ? st : 0;
+		c->reaped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Wait up to ms for the child to exit on its own, draining its stderr; then kill. */
+static void stop_child(struct ssh_conn *c, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	int killed = 0;
+	while (!reap(c, 0)) {
+		uint64_t now = now_ms();
+		if (now >= end) {
+			if (killed >= 2)
+				break;
+			kill(c->pid, killed ? SIGKILL : SIGTERM);
+			killed++;
+			end = now + 1000;
+		}
+		struct pollfd p = { .fd = c->efd, .events = POLLIN };
+		if (c->efd >= 0) {
+			if (poll(&p, 1, 20) > 0)
+				drain_err(c);
+		} else {
+			poll(NULL, 0, 10);
+		}
+	}
+	if (!c->reaped) {
+		kill(c->pid, SIGKILL);
+		reap(c, 1);
+	}
+	/* the child is gone: whatever it wrote is in the pipe, unless a grandchild
+	 * (ssh's ProxyCommand, ...) still holds it; read what is there without waiting */
+	if (c->efd >= 0) {
+		fd_set_nonblock(c->efd, 1);
+		drain_err(c);
+	}
+}
+
+struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code, char *err,
+                          size_t errlen)
+{
+	*code = DX_REMOTE;
+	if (u->scheme != REMOTE_SSH || !u->host[0] || u->host[0] == '-' || u->user[0] == '-' ||
+	    strpbrk(u->host, " \t\n'\"\\;") || strpbrk(u->user, " \t\n'\"\\;")) {
+		snprintf(err, errlen, "ssh://%s%s%s: not a usable SSH target", u->user,
+		         u->user[0] ? "@" : "", u->host);
+		*code = DX_USAGE;
+		return NULL;
+	}
+	struct ssh_conn *c = xcalloc(1, sizeof *c);
+	c->rfd = c->wfd = c->efd = -1;
+	char canon[340];
+	ssh_canon(u, canon, sizeof canon);
+	snprintf(c->target, sizeof c->target, "ssh://%s", canon);
+
+	if (!(flags & SSH_NO_SHARE) && !getenv("DIPUS_SSH_NO_SHARE")) {
+		char path[NS_PATH_MAX + 64];
+		int fd = ctl_connect(u, path, sizeof path);
+		if (fd >= 0) {
+			c->shared = 1;
+			c->rfd = c->wfd = fd;
+			snprintf(c->cmd, sizeof c->cmd, "control socket %s", path);
+			msg_debug("%s: sharing the session of the importer at %s", c->target, path);
+			return c;
+		}
+	}
+
+	const char *remote = getenv("DIPUS_REMOTE");
+	snprintf(c->remote_cmd, sizeof c->remote_cmd, "%s",
+	         remote && *remote ? remote : "dipus serve --stdio");
+	struct argv_buf a = { .n = 0 };
+	if (build_argv(c, u, &a, err, errlen) < 0) {
+		*code = DX_USAGE;
+		free(c);
+		return NULL;
+	}
+	int custom = getenv("DIPUS_SSH") && *getenv("DIPUS_SSH");
+
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, ex[2] = { -1, -1 };
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
+	    pipe2(ex, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail_pipes;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail_pipes;
+	}
+	if (pid == 0) {
+		/* child: stdin <- out[0], stdout -> in[1], stderr -> er[1] */
+		loop_child_sigreset();
+		signal(SIGPIPE, SIG_DFL);
+		setsid(); /* no controlling tty: nothing can prompt */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
+		if (dup2(out[0], 0) < 0 || dup2(in[1], 1) < 0 || dup2(er[1], 2) < 0)
+			_exit(127);
+		if (custom)
+			execvp(a.v[0], a.v);
+		else
+			execv("/proc/self/exe", a.v);
+		int e = errno;
+		ssize_t w = write(ex[1], &e, sizeof e);
+		(void)w;
+		_exit(127);
+	}
+	close(in[1]);
+	close(out[0]);
+	close(er[1]);
+	close(ex[1]);
+	int e = 0;
+	ssize_t n;
+	do
+		n = read(ex[0], &e, sizeof e);
+	while (n < 0 && errno == EINTR);
+	close(ex[0]);
+	c->pid = pid;
+	c->rfd = in[0];
+	c->wfd = out[1];
+	c->efd = er[0];
+	fd_set_nonblock(c->rfd, 1);
+	fd_set_nonblock(c->wfd, 1);
+	fd_set_nonblock(c->efd, 1);
+	if (n == (ssize_t)sizeof e) {
+		reap(c, 1);
+		snprintf(err, errlen, "%s: cannot run %s: %s%s", c->target,
+		         custom ? a.v[0] : "the embedded dbclient (/proc/self/exe)", strerror(e),
+		         custom ? " (check $DIPUS_SSH)" : "");
+		*code = DX_IO;
+		c->pid = 0;
+		ssh_close(c);
+		return NULL;
+	}
+	msg_debug("%s: started %s (pid %d)", c->target, c->cmd, (int)pid);
+	return c;
+
+fail_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0) close(in[i]);
+		if (out[i] >= 0) close(out[i]);
+		if (er[i] >= 0) close(er[i]);
+		if (ex[i] >= 0) close(ex[i]);
+	}
+	*code = DX_IO;
+	free(c);
+	return NULL;
+}
+
+int ssh_rfd(const struct ssh_conn *c) { return c->rfd; }
+int ssh_wfd(const struct ssh_conn *c) { return c->wfd; }
+int ssh_shared(const struct ssh_conn *c) { return c->shared; }
+pid_t ssh_pid(const struct ssh_conn *c) { return c->reaped ? 0 : c->pid; }
+const char *ssh_target(const struct ssh_conn *c) { return c->target; }
+const char *ssh_command(const struct ssh_conn *c) { return c->cmd; }
+
+static void err_ready(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	drain_err(arg);
+}
+
+void ssh_attach(struct ssh_conn *c, struct loop *lp)
+{
+	if (c->efd < 0 || c->lp)
+		return;
+	if (loop_watch(lp, c->efd, LOOP_IN, err_ready, c) == 0)
+		c->lp = lp;
+}
+
+void ssh_detach(struct ssh_conn *c)
+{
+	if (c->lp && c->efd >= 0)
+		loop_unwatch(c->lp, c->efd);
+	c->lp = NULL;
+}
+
+/* ---- classifying failures ------------------------------------------------------- */
+
+static int has(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return 1;
+	return 0;
+}
+
+/* The most telling line of the captured stderr: the last one that is not empty and
+ * not dbclient's own "Connection to ... exited:" prefix alone; cleaned of control
+ * characters. */
+static void last_line(const struct ssh_conn *c, char *out, size_t outlen)
+{
+	char tmp[SSH_ERRBUF + 1];
+	memcpy(tmp, c->errbuf, c->errlen);
+	tmp[c->errlen] = 0;
+	out[0] = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(tmp, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!*l)
+			continue;
+		snprintf(out, outlen, "%s", l);
+	}
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+			*p = '?';
+}
+
+static int exited(const struct ssh_conn *c, int *code)
+{
+	if (!c->reaped)
+		return 0;
+	if (WIFEXITED(c->status)) {
+		*code = WEXITSTATUS(c->status);
+		return 1;
+	}
+	*code = WIFSIGNALED(c->status) ? 128 + WTERMSIG(c->status) : -1;
+	return 1;
+}
+
+static int classify(struct ssh_conn *c, const char *why, char *err, size_t errlen)
+{
+	char line[512];
+	char text[SSH_ERRBUF + 1];
+	memcpy(text, c->errbuf, c->errlen);
+	text[c->errlen] = 0;
+	last_line(c, line, sizeof line);
+	int st = -1;
+	int gone = exited(c, &st);
+	const char *w = why && *why ? why : NULL;
+
+	if (has(text, "host key mismatch") || has(text, "REMOTE HOST IDENTIFICATION HAS CHANGED") ||
+	    has(text, "host key for") ) {
+		snprintf(err, errlen, "%s: host key changed: the host's key is not the one in "
+		         "~/.ssh/known_hosts (a new key, or someone in between); remove the old "
+		         "entry only if you know why it changed (%s)", c->target, line);
+		return DX_REFUSED;
+	}
+	if (has(text, "Didn't validate host key") || has(text, "not in the trusted hosts") ||
+	    has(text, "Not accepted automatically") || has(text, "Host key verification failed") ||
+	    has(text, "host key is known")) {
+		snprintf(err, errlen, "%s: host key unknown: add the host's key to ~/.ssh/known_hosts "
+		         "(doc/ssh.md says how) (%s)", c->target, line);
+		return DX_REFUSED;
+	}
+	if (has(text, "Connect failed") || has(text, "Connection refused") ||
+	    has(text, "No route to host") || has(text, "Network is unreachable") ||
+	    has(text, "Failed lookup") || has(text, "Could not resolve") ||
+	    has(text, "Connection timed out") || has(text, "Name or service not known") ||
+	    has(text, "Operation timed out")) {
+		snprintf(err, errlen, "%s: host unreachable (%s)", c->target, line);
+		return DX_REMOTE;
+	}
+	if (has(text, "No auth methods could be used") || has(text, "Permission denied") ||
+	    has(text, "BatchMode active") || has(text, "Too many authentication failures") ||
+	    has(text, "no interactive session possible")) {
+		snprintf(err, errlen, "%s: authentication refused: no key was accepted (give one "
+		         "with -i FILE or $DIPUS_SSH_IDENTITY; dbclient reads keys in dropbear's "
+		         "format, doc/ssh.md) (%s)", c->target, line);
+		return DX_REMOTE;
+	}
+	if (gone && st == 127) {
+		snprintf(err, errlen, "%s: 'dipus' missing on the remote: the remote shell could "
+		         "not run '%s' (exit 127%s%s); install dipus there or set $DIPUS_REMOTE",
+		         c->target, c->remote_cmd, line[0] ? ": " : "", line);
+		return DX_REMOTE;
+	}
+	if (has(text, "no such applet") || has(text, "not implemented yet") ||
+	    (gone && (st == DX_NOTIMPL || st == 126))) {
+		snprintf(err, errlen, "%s: the remote dipus is too old or lacks 'serve': '%s' "
+		         "failed (exit %d%s%s)", c->target, c->remote_cmd, st, line[0] ? ": " : "", line);
+		return DX_REMOTE;
+	}
+	if (w && (has(w, "version") || has(w, "too old"))) {
+		snprintf(err, errlen, "%s: remote dipus too old: %s (ran '%s')", c->target, w,
+		         c->remote_cmd);
+		return DX_REMOTE;
+	}
+	if (w && has(w, "timed out")) {
+		snprintf(err, errlen, "%s: %s (ran: %s)%s%s", c->target, w, c->cmd,
+		         line[0] ? ": " : "", line);
+		return DX_REMOTE;
+	}
+	if (gone && st != 0) {
+		snprintf(err, errlen, "%s: ssh failed (exit %d)%s%s%s%s (ran: %s)", c->target, st,
+		         line[0] ? ": " : "", line, w ? "; " : "", w ? w : "", c->cmd);
+		return DX_REMOTE;
+	}
+	if (line[0] && w)
+		snprintf(err, errlen, "%s: %s (remote said: %s)", c->target, w, line);
+	else if (w)
+		snprintf(err, errlen, "%s: %s", c->target, w);
+	else if (line[0])
+		snprintf(err, errlen, "%s: session ended: %s", c->target, line);
+	else
+		snprintf(err, errlen, "%s: the remote closed the session (ran: %s)", c->target, c->cmd);
+	return DX_REMOTE;
+}
+
+int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen)
+{
+	if (c->shared) {
+		snprintf(err, errlen, "%s: %s (through the importer's shared session)", c->target,
+		         why && *why ? why : "the shared session ended");
+		return DX_REMOTE;
+	}
+	/* the far side may still be talking: stop it, then read its last words */
+	close_fd(&c->wfd);
+	ssh_detach(c);
+	stop_child(c, 1500);
+	return classify(c, why, err, errlen);
+}
+
+int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t errlen)
+{
+	uint64_t end = now_ms() + ms;
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= end) {
+			char why[64];
+			snprintf(why, sizeof why, "no answer within %u s: timed out", (ms + 999) / 1000);
+			*code = ssh_failed(c, why, err, errlen);
+			return -1;
+		}
+		struct pollfd p[2] = { { .fd = c->rfd, .events = POLLIN },
+		                       { .fd = c->efd, .events = POLLIN } };
+		int r = poll(p, c->efd >= 0 ? 2 : 1, (int)(end - now));
+		if (r < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			*code = DX_IO;
+			return -1;
+		}
+		if (r > 0 && p[1].revents)
+			drain_err(c);
+		if (r > 0 && p[0].revents) {
+			/* data (SEP's hello), or EOF / error */
+			int avail = 0;
+			if (ioctl(c->rfd, FIONREAD, &avail) == 0 && avail > 0)
+				return 0;
+			*code = ssh_failed(c, NULL, err, errlen);
+			return -1;
+		}
+	}
+}
+
+void ssh_close(struct ssh_conn *c)
+{
+	if (!c)
+		return;
+	ssh_detach(c);
+	if (c->wfd == c->rfd)
+		c->wfd = -1;
+	close_fd(&c->wfd);
+	close_fd(&c->rfd);
+	if (c->pid > 0 && !c->reaped) {
+		/* the far side has its stdin closed now; give it a moment, then kill */
+		stop_child(c, 200);
+	}
+	close_fd(&c->efd);
+	free(c);
+}

@@ -1,0 +1,94 @@
+/* ssh.h: the SSH transport for ssh:// URIs (doc/ssh.md).
+ *
+ * A transport is a byte stream to a "dipus serve --stdio" on the far side, over which
+ * the caller runs an ordinary SEP client session (core/sep.h). It is one of:
+ *
+ *  - shared: a connection to the control socket of a local importer that already
+ *    holds an SSH session to the same user@host:port
+ *    (<root>/users/<me>/.ctl/ssh-<user>@<host>:<port>); that importer serves SEP on it
+ *    and forwards LIST/WATCH/CONNECT onto its session, so no new SSH handshake;
+ *  - a child: "<self> dbclient -T -o BatchMode=yes -o StrictHostKeyChecking=yes ...
+ *    HOST 'dipus serve --stdio'" (or $DIPUS_SSH ... HOST CMD), talking SEP on its
+ *    stdin/stdout. Its stderr is captured (bounded) to explain failures. The child
+ *    runs in its own session (no controlling tty: it can never prompt) and dies with
+ *    its parent (PR_SET_PDEATHSIG).
+ *
+ * Use:
+ *     struct ssh_conn *c = ssh_open(&uri, 0, &code, err, sizeof err);
+ *     ... run SEP over ssh_rfd(c) / ssh_wfd(c) (nonblocking; the same socket when
+ *         ssh_shared(c)) with a bounded handshake time ...
+ *     on any failure of the session (EOF, error, handshake timeout, version mismatch):
+ *     code = ssh_failed(c, sep_reason, err, sizeof err);  -> a clear, classified reason
+ *     ssh_close(c);   (kills and reaps the child)
+ *
+ * Errors are complete reasons without the "dipus: applet: " prefix, starting with the
+ * target ("ssh://user@host:port: host key unknown: ..."); codes are DX_* (util.h):
+ * DX_REFUSED for an unknown or changed host key, DX_REMOTE for the rest. */
+#ifndef DIPUS_SSH_H
+#define DIPUS_SSH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "remote.h"
+
+struct loop;
+struct ssh_conn;
+
+#define SSH_DEFAULT_PORT 22
+#define SSH_ERRBUF 4096          /* bytes of the child's stderr kept (the last ones) */
+#define SSH_HANDSHAKE_MS 20000   /* default bound for connect + auth + SEP hello */
+
+/* ssh_open flags */
+#define SSH_NO_SHARE 1u   /* do not try an importer's control socket */
+
+/* The identity file given with -i (overrides $DIPUS_SSH_IDENTITY); NULL to unset. */
+void ssh_set_identity(const char *file);
+
+/* Start the transport. Returns NULL with *code and err when it cannot even start
+ * (bad URI, $DIPUS_SSH unparsable, no such local command, fork failure). */
+struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code, char *err,
+                          size_t errlen);
+int ssh_rfd(const struct ssh_conn *c);   /* SEP from the far side (nonblocking) */
+int ssh_wfd(const struct ssh_conn *c);   /* SEP to the far side (nonblocking) */
+int ssh_shared(const struct ssh_conn *c); /* 1: through an importer's control socket */
+pid_t ssh_pid(const struct ssh_conn *c);  /* the child, 0 when shared */
+const char *ssh_target(const struct ssh_conn *c);  /* "ssh://user@host:port" */
+const char *ssh_command(const struct ssh_conn *c); /* the command line run, for messages */
+
+/* Wait (at most ms) until the far side has sent something (SEP's first bytes) or the
+ * child failed. 0: data is waiting on ssh_rfd (not consumed); -1: failed, *code and
+ * err are set (classified as by ssh_failed). For synchronous callers (dls, dcat). */
+int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t errlen);
+
+/* Keep draining the child's stderr on lp (long-lived sessions: the importer), so a
+ * chatty remote can never block the SSH client. Keeps the last SSH_ERRBUF bytes. */
+void ssh_attach(struct ssh_conn *c, struct loop *lp);
+void ssh_detach(struct ssh_conn *c);
+
+/* The session over this transport failed: why is the SEP layer's reason (may be NULL
+ * or ""; e.g. "version mismatch: ..." or "handshake timed out"). Stops the child
+ * (closes its stdin, waits a little, then kills it), reads its stderr and exit status,
+ * and writes the most precise reason it can into err. Returns the DX_* code. */
+int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen);
+
+/* Close the descriptors, stop and reap the child, free c. NULL is fine. */
+void ssh_close(struct ssh_conn *c);
+
+/* Control socket of a session to u: "<root>/users/<me>/.ctl/ssh-<user>@<host>:<port>".
+ * With create, makes users/<me>/.ctl (0700) and checks it (owned by me, 0700, no
+ * symlink). 0, or -1 with err. */
+int ssh_ctl_path(const struct remote_uri *u, int create, char *out, size_t outlen,
+                 char *err, size_t errlen);
+/* Listen on u's control socket for an importer that holds a session (0600; a live
+ * socket of another importer is not replaced: -1 with errno EADDRINUSE). Returns a
+ * listening fd (nonblocking, cloexec) and fills path, or -1 with err. */
+int ssh_ctl_listen(const struct remote_uri *u, char *path, size_t pathlen, char *err,
+                   size_t errlen);
+/* Accepted peers of a control socket must be this user: 1 if fd's peer uid is ours. */
+int ssh_ctl_peer_ok(int fd);
+
+/* "user@host:port" as used in names and messages (user and port filled in with the
+ * defaults: the local user name and 22). */
+void ssh_canon(const struct remote_uri *u, char *out, size_t outlen);
+
+#endif
