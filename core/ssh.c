@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -282,6 +283,146 @@ static int is_dropbear_key(const char *path, int *openssh)
 	return len > 0 && len < 64 && (!memcmp(b + 4, "ssh-", 4) || !memcmp(b + 4, "ecdsa-", 6));
 }
 
+
+/* ---- OpenSSH ed25519 keys for dbclient ------------------------------------------
+ * dbclient reads private keys only in dropbear's format. An unencrypted OpenSSH
+ * ed25519 key ("openssh-key-v1", cipher "none") carries the same 64 bytes dropbear
+ * wants (seed and public key), so it is rewritten in memory into dropbear's format
+ * ("ssh-ed25519" string, then the 64 bytes as a string) in a memfd, which the child
+ * reads as /proc/self/fd/N. Nothing is written to disk. Other OpenSSH keys (RSA,
+ * ECDSA, encrypted ones) are not converted: doc/ssh.md. */
+
+static int b64val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+	if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+	if (ch == '+') return 62;
+	if (ch == '/') return 63;
+	return -1;
+}
+
+struct rd { const unsigned char *p; size_t left; };
+
+static int rd_u32(struct rd *r, uint32_t *v)
+{
+	if (r->left < 4)
+		return -1;
+	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
+	r->p += 4;
+	r->left -= 4;
+	return 0;
+}
+
+static int rd_str(struct rd *r, const unsigned char **s, uint32_t *len)
+{
+	if (rd_u32(r, len) < 0 || *len > r->left)
+		return -1;
+	*s = r->p;
+	r->p += *len;
+	r->left -= *len;
+	return 0;
+}
+
+static int str_is(const unsigned char *s, uint32_t len, const char *want)
+{
+	return len == strlen(want) && !memcmp(s, want, len);
+}
+
+/* 1: converted into out[83]; 0: not an unencrypted OpenSSH ed25519 key; sets *why for
+ * an OpenSSH key that cannot be used. */
+static int openssh_ed25519(const char *path, unsigned char out[83], const char **why)
+{
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	static const char end[] = "-----END OPENSSH PRIVATE KEY-----";
+	char text[8192];
+	unsigned char bin[6144];
+	int ok = 0;
+	*why = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read_full(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	char *b = strstr(text, begin), *e = b ? strstr(b, end) : NULL;
+	if (!b || !e)
+		goto out;
+	size_t nb = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	for (char *q = b + sizeof begin - 1; q < e; q++) {
+		int v = b64val((unsigned char)*q);
+		if (v < 0)
+			continue;
+		acc = acc << 6 | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (nb >= sizeof bin)
+				goto out;
+			bin[nb++] = (unsigned char)(acc >> bits);
+		}
+	}
+	static const char magic[] = "openssh-key-v1";
+	if (nb < sizeof magic || memcmp(bin, magic, sizeof magic))
+		goto out;
+	struct rd r = { bin + sizeof magic, nb - sizeof magic };
+	const unsigned char *cipher, *kdf, *kdfopt, *pub, *priv, *type, *kpub, *kpriv;
+	uint32_t lc, lk, lo, nkeys, lp, lpr, lt, lkp, lkpr, c1, c2;
+	if (rd_str(&r, &cipher, &lc) < 0 || rd_str(&r, &kdf, &lk) < 0 ||
+	    rd_str(&r, &kdfopt, &lo) < 0 || rd_u32(&r, &nkeys) < 0 || nkeys != 1 ||
+	    rd_str(&r, &pub, &lp) < 0 || rd_str(&r, &priv, &lpr) < 0)
+		goto out;
+	if (!str_is(cipher, lc, "none")) {
+		*why = "encrypted with a passphrase, which dipus cannot ask for";
+		goto out;
+	}
+	struct rd pr = { priv, lpr };
+	if (rd_u32(&pr, &c1) < 0 || rd_u32(&pr, &c2) < 0 || c1 != c2 ||
+	    rd_str(&pr, &type, &lt) < 0)
+		goto out;
+	if (!str_is(type, lt, "ssh-ed25519")) {
+		*why = "not ed25519 (only OpenSSH ed25519 keys are converted for dbclient)";
+		goto out;
+	}
+	if (rd_str(&pr, &kpub, &lkp) < 0 || lkp != 32 || rd_str(&pr, &kpriv, &lkpr) < 0 ||
+	    lkpr != 64 || memcmp(kpriv + 32, kpub, 32))
+		goto out;
+	static const unsigned char hdr[] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2',
+	                                     '5', '5', '1', '9', 0, 0, 0, 64 };
+	memcpy(out, hdr, sizeof hdr);
+	memcpy(out + sizeof hdr, kpriv, 64);
+	ok = 1;
+out:
+	explicit_bzero(text, sizeof text);
+	explicit_bzero(bin, sizeof bin);
+	return ok;
+}
+
+/* A memfd holding path's key in dropbear's format, or -1 (not convertible). */
+static int key_memfd(const char *path)
+{
+	unsigned char key[83];
+	const char *why;
+	if (!openssh_ed25519(path, key, &why)) {
+		if (why)
+			msg_debug("%s: %s", path, why);
+		return -1;
+	}
+	int fd = memfd_create("dipus-ssh-key", MFD_CLOEXEC);
+	if (fd >= 0 && write_all(fd, key, sizeof key) != (ssize_t)sizeof key) {
+		close(fd);
+		fd = -1;
+	}
+	explicit_bzero(key, sizeof key);
+	return fd;
+}
+
+#define SSH_MAX_KEYFDS 4
+
 static void add_cmd_text(struct ssh_conn *c, const struct argv_buf *a)
 {
 	size_t used = 0;
@@ -297,8 +438,28 @@ static void add_cmd_text(struct ssh_conn *c, const struct argv_buf *a)
 	}
 }
 
+/* A key for dbclient: as is when in dropbear's format, converted into a memfd when an
+ * unencrypted OpenSSH ed25519 key; 0 when neither (nothing added). */
+static int add_key(struct argv_buf *a, const char *path, int *keyfds, int *nkeyfds)
+{
+	int openssh;
+	if (is_dropbear_key(path, &openssh))
+		return av_add(a, "-i") | av_add(a, path);
+	if (!openssh || *nkeyfds >= SSH_MAX_KEYFDS)
+		return 0;
+	int fd = key_memfd(path);
+	if (fd < 0) {
+		msg_debug("%s: OpenSSH format that dbclient cannot read (doc/ssh.md)", path);
+		return 0;
+	}
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	keyfds[(*nkeyfds)++] = fd;
+	return av_add(a, "-i") | av_add(a, p);
+}
+
 static int build_argv(struct ssh_conn *c, const struct remote_uri *u, struct argv_buf *a,
-                      char *err, size_t errlen)
+                      int *keyfds, int *nkeyfds, char *err, size_t errlen)
 {
 	const char *custom = getenv("DIPUS_SSH");
 	const char *identity = identity_opt ? identity_opt : getenv("DIPUS_SSH_IDENTITY");
@@ -325,22 +486,22 @@ static int build_argv(struct ssh_conn *c, const struct remote_uri *u, struct arg
 			const char *home = home_dir();
 			for (size_t i = 0; home && i < sizeof names / sizeof names[0]; i++) {
 				char p[1024];
-				int openssh;
 				if (xsnprintf(p, sizeof p, "%s/.ssh/%s", home, names[i]))
 					continue;
-				if (is_dropbear_key(p, &openssh))
-					bad |= av_add(a, "-i") | av_add(a, p);
-				else if (openssh)
-					msg_debug("%s: OpenSSH format, which dbclient cannot read "
-					          "(convert it with dropbearconvert; doc/ssh.md)", p);
+				bad |= add_key(a, p, keyfds, nkeyfds);
 			}
+		} else {
+			int before = a->n;
+			bad |= add_key(a, identity, keyfds, nkeyfds);
+			if (a->n == before) /* not usable: pass it on, dbclient says what is wrong */
+				bad |= av_add(a, "-i") | av_add(a, identity);
 		}
 	}
 	if (u->port)
 		bad |= av_add(a, "-p") | av_add(a, port);
 	if (u->user[0])
 		bad |= av_add(a, "-l") | av_add(a, u->user);
-	if (identity)
+	if (identity && custom && *custom)
 		bad |= av_add(a, "-i") | av_add(a, identity);
 	bad |= av_add(a, u->host) | av_add(a, c->remote_cmd);
 	if (bad) {
@@ -479,7 +640,10 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 	snprintf(c->remote_cmd, sizeof c->remote_cmd, "%s",
 	         remote && *remote ? remote : "dipus serve --stdio");
 	struct argv_buf a = { .n = 0 };
-	if (build_argv(c, u, &a, err, errlen) < 0) {
+	int keyfds[SSH_MAX_KEYFDS], nkeyfds = 0;
+	if (build_argv(c, u, &a, keyfds, &nkeyfds, err, errlen) < 0) {
+		for (int i = 0; i < nkeyfds; i++)
+			close(keyfds[i]);
 		*code = DX_USAGE;
 		free(c);
 		return NULL;
@@ -508,6 +672,8 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 			_exit(127);
 		if (dup2(out[0], 0) < 0 || dup2(in[1], 1) < 0 || dup2(er[1], 2) < 0)
 			_exit(127);
+		for (int i = 0; i < nkeyfds; i++)  /* converted keys: read as /proc/self/fd/N */
+			fcntl(keyfds[i], F_SETFD, 0);
 		if (custom)
 			execvp(a.v[0], a.v);
 		else
@@ -521,6 +687,8 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 	close(out[0]);
 	close(er[1]);
 	close(ex[1]);
+	for (int i = 0; i < nkeyfds; i++)
+		close(keyfds[i]);
 	int e = 0;
 	ssize_t n;
 	do
@@ -548,6 +716,8 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 	return c;
 
 fail_pipes:
+	for (int i = 0; i < nkeyfds; i++)
+		close(keyfds[i]);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0) close(in[i]);
 		if (out[i] >= 0) close(out[i]);
@@ -690,8 +860,8 @@ static int classify(struct ssh_conn *c, const char *why, char *err, size_t errle
 		return DX_REMOTE;
 	}
 	if (w && has(w, "timed out")) {
-		snprintf(err, errlen, "%s: %s (ran: %s)%s%s", c->target, w, c->cmd,
-		         line[0] ? ": " : "", line);
+		snprintf(err, errlen, "%s: %s%s%s (host unreachable, not an SSH server, or a slow "
+		         "remote; ran: %s)", c->target, w, line[0] ? ": " : "", line, c->cmd);
 		return DX_REMOTE;
 	}
 	if (gone && st != 0) {
@@ -720,7 +890,7 @@ int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen)
 	/* the far side may still be talking: stop it, then read its last words */
 	close_fd(&c->wfd);
 	ssh_detach(c);
-	stop_child(c, 1500);
+	stop_child(c, why && strstr(why, "timed out") ? 0 : 1500);
 	return classify(c, why, err, errlen);
 }
 
@@ -731,7 +901,7 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
 		uint64_t now = now_ms();
 		if (now >= end) {
 			char why[64];
-			snprintf(why, sizeof why, "no answer within %u s: timed out", (ms + 999) / 1000);
+			snprintf(why, sizeof why, "timed out: no answer within %u s", (ms + 999) / 1000);
 			*code = ssh_failed(c, why, err, errlen);
 			return -1;
 		}
