@@ -43,6 +43,15 @@ struct ssh_conn {
 
 static char *identity_opt;
 
+unsigned ssh_handshake_ms(void)
+{
+	const char *s = getenv("DIPUS_SSH_TIMEOUT");
+	unsigned long v;
+	if (s && parse_uint(s, 1, 3600, &v) == 0)
+		return (unsigned)v * 1000;
+	return SSH_HANDSHAKE_MS;
+}
+
 void ssh_set_identity(const char *file)
 {
 	free(identity_opt);

@@ -38,6 +38,10 @@ struct ssh_conn;
 #define SSH_ERRBUF 4096          /* bytes of the child's stderr kept (the last ones) */
 #define SSH_HANDSHAKE_MS 20000   /* default bound for connect + auth + SEP hello */
 
+/* The bound for connect + login + SEP hello, in ms: $DIPUS_SSH_TIMEOUT (seconds) if
+ * set, else SSH_HANDSHAKE_MS. Callers use it for their SEP handshake timer. */
+unsigned ssh_handshake_ms(void);
+
 /* ssh_open flags */
 #define SSH_NO_SHARE 1u   /* do not try an importer's control socket */
 
