@@ -1,0 +1,52 @@
+# sep-many: 200 concurrent channels on one SEP connection through import proxies, one
+# of them with a reader that stops reading: the others finish; the exporter's and the
+# importer's memory stays bounded; one TCP connection carries them all.
+# timeout: 240
+. "$TOP/testsuite/lib.sh"
+. "$TOP/testsuite/e2e/sep-lib.inc"
+sep_setup sep-many
+need_cmd sep-many socat || exit 0
+N=${SEP_MANY:-200}
+
+service in_exp echo test 'cat' || { fail sep-many/setup "echo service did not appear"; exit 1; }
+exporter_start --max-channels 256 || { fail sep-many/setup "exporter did not start: $(tail -n 5 "$EXP_LOG")"; exit 1; }
+import_start "sep://127.0.0.1:$PORT"
+wait_for 10 have_proxy echo || { fail sep-many/setup "no proxy: $(tail -n 5 "$IMP_LOG")"; exit 1; }
+P=$(proxy echo)
+EXPP=$(pgrep -s "$EXP_PID" -f 'exporter' | head -n 1); EXPP=${EXPP:-$EXP_PID}
+IMPP=$(pgrep -s "$IMP_PID" -f 'import' | head -n 1); IMPP=${IMPP:-$IMP_PID}
+rss0_e=$(rss_kb "$EXPP") rss0_i=$(rss_kb "$IMPP")
+
+# the stalled one: sends 64 MiB through the echo, and its reader stops reading
+( gen 67108864 | socat - UNIX-CONNECT:"$P" | sleep 600 ) &
+STALLER=$!
+sleep 0.5
+
+# 200 concurrent echo channels, each with 256 KiB
+WANT=$(gen 262144 | sha256sum | cut -d' ' -f1)
+mkdir -p "$T/many"
+pids=""
+for i in $(seq 1 "$N"); do
+	( r=$(gen 262144 | socat -t 30 - UNIX-CONNECT:"$P" | sha256sum | cut -d' ' -f1)
+	  [ "$r" = "$WANT" ] && : >"$T/many/ok.$i" ) &
+	pids="$pids $!"
+done
+sleep 1
+conns=$(ss -Htn state established "( dport = :$PORT )" | wc -l)
+rss1_e=$(rss_kb "$EXPP") rss1_i=$(rss_kb "$IMPP")
+for p in $pids; do wait "$p"; done
+ok=$(ls "$T/many" | wc -l)
+expect_eq "sep-many/$N-channels-finish" "$N" "$ok"
+expect_eq sep-many/one-tcp-connection 1 "$conns"
+rss2_e=$(rss_kb "$EXPP") rss2_i=$(rss_kb "$IMPP")
+echo "# RSS kB exporter: idle $rss0_e, busy $rss1_e, after $rss2_e; importer: $rss0_i, $rss1_i, $rss2_i" >&2
+max_e=$(( rss1_e > rss2_e ? rss1_e : rss2_e )) max_i=$(( rss1_i > rss2_i ? rss1_i : rss2_i ))
+# bound: 64 MiB each (the windows bound what is buffered; 200 x 256 KiB would be 50 MiB
+# per direction if nothing were bounded)
+[ "$max_e" -lt 65536 ] && pass sep-many/exporter-rss-bounded || fail sep-many/exporter-rss-bounded "$max_e kB"
+[ "$max_i" -lt 65536 ] && pass sep-many/importer-rss-bounded || fail sep-many/importer-rss-bounded "$max_i kB"
+# the session still works after all that, with the stalled channel still open
+run sh -c "echo after | socat -t 5 - UNIX-CONNECT:'$P'"
+expect_eq sep-many/still-works after "$(cat "$OUT")"
+pkill -P "$STALLER" 2>/dev/null; kill "$STALLER" 2>/dev/null
+exit 0
