@@ -70,6 +70,7 @@ LINK_STATIC := -static
 endif
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections) $(LDFLAGS)
 
+.DEFAULT_GOAL := all
 ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
 include mk/deps.mk
 endif

@@ -1,0 +1,40 @@
+/* dropbear_localoptions.h: dropbear's localoptions.h for dipus's embedded client.
+ *
+ * Only the client (dbclient applet) is linked, in batch use: no password or
+ * keyboard-interactive prompts (there is no tty to ask on), no X11, no TCP or agent
+ * forwarding, no DSS or SK keys, no SHA-1 key exchange. Public-key auth with
+ * Ed25519, ECDSA and RSA keys; curve25519 and ECDH key exchange; AES-CTR/GCM and
+ * ChaCha20-Poly1305. The server options are off too (not linked, but keep it honest). */
+#ifndef DIPUS_DROPBEAR_LOCALOPTIONS_H
+#define DIPUS_DROPBEAR_LOCALOPTIONS_H
+
+#define DROPBEAR_SMALL_CODE 1
+
+/* server side: never used by dipus */
+#define DROPBEAR_SVR_PASSWORD_AUTH 0
+#define DROPBEAR_SVR_PAM_AUTH 0
+#define DROPBEAR_X11FWD 0
+#define DROPBEAR_SVR_AGENTFWD 0
+#define DROPBEAR_SVR_LOCALTCPFWD 0
+#define DROPBEAR_SVR_REMOTETCPFWD 0
+
+/* client: public keys only, no prompts */
+#define DROPBEAR_CLI_PASSWORD_AUTH 0
+#define DROPBEAR_CLI_INTERACT_AUTH 0
+#define DROPBEAR_CLI_PUBKEY_AUTH 1
+#define DROPBEAR_CLI_AGENTFWD 0
+#define DROPBEAR_CLI_LOCALTCPFWD 0
+#define DROPBEAR_CLI_REMOTETCPFWD 0
+#define DROPBEAR_CLI_NETCAT 0
+
+/* algorithms */
+#define DROPBEAR_DSS 0
+#define DROPBEAR_SK_KEYS 0
+#define DROPBEAR_3DES 0
+#define DROPBEAR_SHA1_HMAC 0
+#define DROPBEAR_SHA1_96_HMAC 0
+#define DROPBEAR_DH_GROUP1 0
+#define DROPBEAR_DH_GROUP14_SHA1 0
+#define DROPBEAR_DH_GROUP16 0
+
+#endif

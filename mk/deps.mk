@@ -1,0 +1,68 @@
+# mk/deps.mk: the pinned dependencies, included by the Makefile when TLS or SSH is on.
+#
+# Sources are verified (scripts/fetch-deps.sh, scripts/deps/*.hash) before they are
+# extracted once into build/src/, then compiled per build flavour ($(BUILDDIR)) with
+# the same CC and flags as dipus:
+#   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/mbedtls_config.h
+#   dropbear -> $(BUILDDIR)/dropbear/dbclient.o    its client, partially linked (ld -r)
+#               with libtomcrypt/libtommath, every symbol local but cli_main, so it
+#               cannot collide with mbedTLS or dipus.
+# Sub-makes get MAKEOVERRIDES= so our command-line variables never leak into them.
+
+MBEDTLS_VER  := 3.6.6
+DROPBEAR_VER := 2025.89
+DEPS_SRC     := build/src
+MBEDTLS_SRC  := $(DEPS_SRC)/mbedtls-$(MBEDTLS_VER)
+DROPBEAR_SRC := $(DEPS_SRC)/dropbear-$(DROPBEAR_VER)
+DEP_CFLAGS    = $(OPT_CFLAGS) $(SAN_FLAGS) -w
+
+# fetch (or reuse) + verify, then extract under a temporary name and rename into place
+$(DEPS_SRC)/.%.stamp: scripts/deps/%.hash scripts/fetch-deps.sh
+	$(Q)sh scripts/fetch-deps.sh --dl-dir $(DL_DIR) $*
+	@mkdir -p $(DEPS_SRC)
+	@$(if $(Q),echo "  EXTRACT $*")
+	$(Q)set -e; d=$$(sed -n 's/^sha256 *[0-9a-f]* *\(.*\)\.orig\.tar\.bz2$$/\1/p' scripts/deps/$*.hash | tr _ -); \
+	  rm -rf $(DEPS_SRC)/$$d $(DEPS_SRC)/.$$d.tmp; mkdir $(DEPS_SRC)/.$$d.tmp; \
+	  tar -xjf $(DL_DIR)/$$(sed -n 's/^sha256 *[0-9a-f]* *//p' scripts/deps/$*.hash) \
+	      -C $(DEPS_SRC)/.$$d.tmp --strip-components=1; \
+	  mv $(DEPS_SRC)/.$$d.tmp $(DEPS_SRC)/$$d
+	$(Q)touch $@
+
+DEPS_CFLAGS :=
+DEPS_LIBS   :=
+DEPS_STAMPS :=
+
+ifeq ($(CONFIG_TLS),y)
+MBEDTLS_LIB := $(BUILDDIR)/mbedtls/libmbedtls.a
+DEPS_CFLAGS += -isystem $(MBEDTLS_SRC)/include -Iconfig \
+               -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DDIPUS_MBEDTLS_VERSION='"$(MBEDTLS_VER)"'
+DEPS_LIBS   += $(MBEDTLS_LIB)
+DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
+
+$(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/mbedtls_config.h mk/mbedtls.mk
+	+$(Q)$(MAKE) -f mk/mbedtls.mk MAKEOVERRIDES= Q='$(Q)' CC='$(CC)' AR='$(AR)' \
+	    SRC=$(MBEDTLS_SRC) OUT=$(BUILDDIR)/mbedtls CFLAGS='$(DEP_CFLAGS)'
+endif
+
+ifeq ($(CONFIG_SSH),y)
+DROPBEAR_OBJ := $(BUILDDIR)/dropbear/dbclient.o
+DEPS_CFLAGS  += -DDIPUS_DROPBEAR_VERSION='"$(DROPBEAR_VER)"'
+DEPS_LIBS    += $(DROPBEAR_OBJ)
+DB_TREE       = $(BUILDDIR)/dropbear/tree
+DB_CONFIGURE  = --disable-zlib --disable-pam --disable-syslog --disable-lastlog \
+                --disable-utmp --disable-utmpx --disable-wtmp --disable-wtmpx \
+                --disable-loginfunc --disable-pututline --disable-pututxline \
+                --disable-harden --enable-bundled-libtom
+
+$(DROPBEAR_OBJ): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h mk/deps.mk
+	@$(if $(Q),echo "  DROPBEAR $(BUILDDIR)/dropbear (configure, make, ld -r)")
+	$(Q)rm -rf $(DB_TREE) && mkdir -p $(BUILDDIR)/dropbear && cp -a $(DROPBEAR_SRC) $(DB_TREE)
+	$(Q)cp config/dropbear_localoptions.h $(DB_TREE)/localoptions.h
+	$(Q)cd $(DB_TREE) && ./configure CC='$(CC)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(SAN_FLAGS)' \
+	    $(DB_CONFIGURE) >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
+	+$(Q)$(MAKE) -C $(DB_TREE) MAKEOVERRIDES= MULTI=1 PROGRAMS=dbclient dropbearmulti >$(BUILDDIR)/dropbear/make.log 2>&1 \
+	    || { tail -30 $(BUILDDIR)/dropbear/make.log; exit 1; }
+	$(Q)ld -r -o $(BUILDDIR)/dropbear/dbclient-all.o $$(ls $(DB_TREE)/obj/*.o | grep -v '/dbmulti\.o$$') \
+	    $(DB_TREE)/libtomcrypt/libtomcrypt.a $(DB_TREE)/libtommath/libtommath.a
+	$(Q)objcopy --keep-global-symbol=cli_main $(BUILDDIR)/dropbear/dbclient-all.o $@
+endif
