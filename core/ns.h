@@ -38,6 +38,8 @@ struct ns_service {
 	gid_t gid;
 	mode_t mode;
 	int untrusted;            /* below a directory owned by another non-root user */
+	dev_t dev;                /* the socket file's identity (publish/unpublish) */
+	ino_t ino;
 };
 
 struct ns_list {

@@ -34,6 +34,8 @@ typedef int relay_next_fn(void *arg);
 
 #define RELAY_KEEP_OUT     1u /* never close/shutdown outputs (caller owns them) */
 #define RELAY_CLOSE_INPUTS 2u /* close inputs replaced through relay_next_fn */
+#define RELAY_B_EPIPE_ENDS 4u /* B stopped reading (EPIPE/ECONNRESET on b_out): end A->B
+                                 quietly and keep copying B->A (a service like head -c) */
 
 struct relay_opts {
 	size_t bufsize;        /* per direction; 0 = RELAY_BUF_DEFAULT */

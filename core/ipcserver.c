@@ -1,0 +1,282 @@
+/* ipcserver.c: publish a socket; per connection, fork and exec "/bin/sh -c COMMAND"
+ * with the connection itself as stdin and stdout (no copy in between). At most
+ * max_conns children at once: at the limit the listening socket is simply not
+ * accepted from, so further clients wait in the kernel's backlog instead of being
+ * refused. */
+#include "ipcserver.h"
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct server {
+	const struct ipcserver_opts *o;
+	struct loop *lp;
+	struct ns_service svc;
+	int lfd;
+	pid_t *kids;        /* max_conns slots, 0 = free */
+	unsigned nkids;
+	int accepting;
+	int stopping;
+};
+
+static void set_accepting(struct server *s, int on)
+{
+	if (s->accepting == on)
+		return;
+	s->accepting = on;
+	loop_events(s->lp, s->lfd, on ? LOOP_IN : 0);
+}
+
+static void spawn(struct server *s, int conn)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t cl = sizeof cred;
+	getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
+	pid_t pid = fork();
+	if (pid < 0) {
+		msg_errno("%s: fork", s->svc.path);
+		close(conn);
+		return;
+	}
+	if (pid == 0) {
+		loop_child_sigreset();
+		if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0)
+			_exit(127);
+		if (conn > 1)
+			close(conn);
+		char v[32];
+		snprintf(v, sizeof v, "%u", (unsigned)cred.uid);
+		setenv("DIPUS_PEER_UID", v, 1);
+		snprintf(v, sizeof v, "%u", (unsigned)cred.gid);
+		setenv("DIPUS_PEER_GID", v, 1);
+		snprintf(v, sizeof v, "%d", (int)cred.pid);
+		setenv("DIPUS_PEER_PID", v, 1);
+		setenv("DIPUS_SERVICE", s->svc.path, 1);
+		execl("/bin/sh", "sh", "-c", s->o->command, (char *)NULL);
+		msg_errno("/bin/sh");
+		_exit(127);
+	}
+	close(conn);
+	for (unsigned i = 0; i < s->o->max_conns; i++)
+		if (!s->kids[i]) {
+			s->kids[i] = pid;
+			break;
+		}
+	s->nkids++;
+	if (s->o->verbose > 1)
+		msg("%s: connection from pid %d uid %u: started pid %d", s->svc.path, (int)cred.pid,
+		    (unsigned)cred.uid, (int)pid);
+	if (s->nkids >= s->o->max_conns)
+		set_accepting(s, 0);
+}
+
+static void on_listen(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	struct server *s = arg;
+	/* a few per wake-up, so a burst does not starve child reaping */
+	for (int i = 0; i < 16 && s->nkids < s->o->max_conns; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* out of descriptors: stop accepting until a child ends */
+				msg_errno("%s: accept", s->svc.path);
+				set_accepting(s, 0);
+				return;
+			}
+			msg_errno("%s: accept", s->svc.path);
+			return;
+		}
+		spawn(s, c);
+	}
+}
+
+static void on_child(struct loop *lp, void *arg)
+{
+	struct server *s = arg;
+	pid_t pid;
+	int st;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < s->o->max_conns; i++)
+			if (s->kids[i] == pid) {
+				s->kids[i] = 0;
+				s->nkids--;
+				break;
+			}
+		if (s->o->verbose > 1)
+			msg("%s: pid %d ended (%s %d)", s->svc.path, (int)pid,
+			    WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	if (!s->stopping && s->nkids < s->o->max_conns)
+		set_accepting(s, 1);
+	if (s->stopping && s->nkids == 0)
+		loop_stop(lp, DX_OK);
+}
+
+static void on_term(struct loop *lp, void *arg)
+{
+	struct server *s = arg;
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	ns_unpublish(&s->svc, s->lfd);
+	loop_unwatch(lp, s->lfd);
+	close(s->lfd);
+	s->lfd = -1;
+	if (s->o->kill_children) {
+		for (unsigned i = 0; i < s->o->max_conns; i++)
+			if (s->kids[i])
+				kill(s->kids[i], SIGTERM);
+		/* wait for them (SIGCHLD), bounded by a grace timer */
+		if (s->nkids)
+			return;
+	}
+	/* children are left to finish on their own */
+	loop_stop(lp, DX_OK);
+}
+
+static void on_grace(struct loop *lp, void *arg)
+{
+	(void)arg;
+	loop_stop(lp, DX_OK);
+}
+
+int ipcserver_run(const struct ipcserver_opts *o)
+{
+	struct server s = { .o = o, .lfd = -1 };
+	char err[NS_ERR_MAX];
+	signal(SIGPIPE, SIG_IGN);
+	s.lp = loop_new();
+	/* signals first, so none is lost between publishing and serving */
+	loop_signal(s.lp, SIGCHLD, on_child, &s);
+	loop_signal(s.lp, SIGTERM, on_term, &s);
+	loop_signal(s.lp, SIGINT, on_term, &s);
+	loop_signal(s.lp, SIGHUP, on_term, &s);
+	s.lfd = ns_publish(o->scope, o->name, o->proto, o->mode, o->gid, o->backlog, &s.svc, err,
+	                   sizeof err);
+	if (s.lfd < 0) {
+		msg("%s", err);
+		loop_free(s.lp);
+		return errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO;
+	}
+	fd_set_nonblock(s.lfd, 1);
+	s.kids = xcalloc(o->max_conns, sizeof *s.kids);
+	loop_watch(s.lp, s.lfd, LOOP_IN, on_listen, &s);
+	s.accepting = 1;
+	if (o->verbose)
+		msg_debug("%s: listening", s.svc.path);
+	if (o->ready_fd >= 0) {
+		char line[NS_PATH_MAX + 2];
+		int n = snprintf(line, sizeof line, "%s\n", s.svc.path);
+		if (write_all(o->ready_fd, line, n) < 0)
+			msg_errno("readiness notification");
+	}
+	int rc = loop_run(s.lp);
+	if (!s.stopping) {
+		ns_unpublish(&s.svc, s.lfd);
+		close(s.lfd);
+	} else if (s.nkids && o->kill_children) {
+		/* children asked to stop: give them a moment, then go */
+		loop_timer(s.lp, 2000, on_grace, &s);
+		loop_run(s.lp);
+	}
+	free(s.kids);
+	loop_free(s.lp);
+	return rc;
+}
+
+int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	o->max_conns = IPCSERVER_MAX_DEFAULT;
+	o->backlog = IPCSERVER_BACKLOG_DEFAULT;
+	o->mode = 0666;
+	o->gid = (gid_t)-1;
+	o->ready_fd = -1;
+	o->verbose = 1;
+	int c;
+	unsigned long v;
+	while ((c = getopt_long(argc, argv, "+c:b:m:g:1kqvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_uint(optarg, 1, 100000, &v) < 0)
+				return usage_error("-c %s: a number of connections from 1 to 100000", optarg);
+			o->max_conns = v;
+			break;
+		case 'b':
+			if (parse_uint(optarg, 1, 65535, &v) < 0)
+				return usage_error("-b %s: a backlog from 1 to 65535", optarg);
+			o->backlog = v;
+			break;
+		case 'm': {
+			char *end;
+			v = strtoul(optarg, &end, 8);
+			if (!*optarg || *end || v > 0777)
+				return usage_error("-m %s: an octal mode such as 0660", optarg);
+			o->mode = v;
+			break;
+		}
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+			if (g)
+				o->gid = g->gr_gid;
+			else if (parse_uint(optarg, 0, 0x7fffffff, &v) == 0)
+				o->gid = v;
+			else
+				return usage_error("-g %s: no such group", optarg);
+			break;
+		}
+		case '1':
+			o->ready_fd = 1;
+			break;
+		case 'k':
+			o->kill_children = 1;
+			break;
+		case 'q':
+			o->verbose = 0;
+			break;
+		case 'v':
+			o->verbose = 2;
+			break;
+		case 'h':
+			return -1;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("needs 'COMMAND' and NAME[/PROTO]");
+	o->command = argv[optind];
+	static char name[NS_NAME_MAX], proto[NS_PATH_MAX];
+	char err[NS_ERR_MAX];
+	if (ns_parse_arg(argv[optind + 1], name, proto, err, sizeof err) < 0)
+		return usage_error("%s", err);
+	o->name = name;
+	o->proto = proto;
+	return 0;
+}
+
+int ipcserver_main(int argc, char **argv, enum ns_scope scope, const char *usage)
+{
+	struct ipcserver_opts o = { .scope = scope };
+	int rc = ipcserver_parse_args(argc, argv, &o);
+	if (rc < 0) {
+		fputs(usage, stdout);
+		return DX_OK;
+	}
+	return rc ? rc : ipcserver_run(&o);
+}
