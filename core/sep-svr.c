@@ -57,10 +57,8 @@ static int exact_query(const char *q, char *narrow, size_t len)
 	if (!strstr(base, "...") || ns_parse_sockname(base, name, host, &n) < 0)
 		return 0;
 	if (slash)
-		snprintf(narrow, len, "%.*s", (int)(slash - q), q);
-	else
-		snprintf(narrow, len, "%s.%s", name, host);
-	return 1;
+		return xsnprintf(narrow, len, "%.*s", (int)(slash - q), q) == 0;
+	return xsnprintf(narrow, len, "%s.%s", name, host) == 0;
 }
 
 int sep_svr_list(unsigned scopes, const char *q, struct ns_list *out, char *err, size_t errlen)
