@@ -250,7 +250,7 @@ int dls_main(int argc, char **argv)
 			print_one(&l.v[k], NULL);
 			shown++;
 		}
-		if (!shown && nq)
+		if (!shown && nq && !w)
 			msg("%s: no such service (searched %s)", q, ns_root());
 		matched += shown;
 	}

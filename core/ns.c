@@ -110,6 +110,14 @@ static int open_dir_at(int dirfd, const char *name)
 
 static int fail_open(int e, const char *path, char *err, size_t errlen)
 {
+	struct stat st;
+	/* O_NOFOLLOW|O_DIRECTORY on a link says ENOTDIR: tell the two apart */
+	if (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		e = ELOOP;
+	if (e == ELOOP || e == ENOTDIR)
+		errno = EPERM;  /* a security refusal, not a plain I/O error */
+	else
+		errno = e;
 	if (e == ELOOP)
 		snprintf(err, errlen, "%s: is a symbolic link; dipus never follows links in its tree "
 		         "(remove it, or set DIPUS_ROOT to the real directory)", path);
@@ -170,7 +178,8 @@ int ns_open_root(int create, char *err, size_t errlen)
 			errno = ENOENT;
 			return -1;
 		}
-		return fail_open(e, root, err, errlen);
+		fail_open(e, root, err, errlen);
+		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || check_dir_stat(&st, root, err, errlen) < 0) {
@@ -211,7 +220,6 @@ static int step_dir(int dirfd, const char *name, int create, mode_t mode, const 
 			return -1;
 		}
 		fail_open(e, path, err, errlen);
-		errno = e;
 		return -1;
 	}
 	struct stat st;
