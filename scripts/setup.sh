@@ -7,7 +7,7 @@ set -eu
 build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
       hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
-      file python3 coreutils"
+      file python3 coreutils bc"
 pkgs=$build
 [ "${1:-}" = --test ] && pkgs="$build $test"
 if [ "$(id -u)" != 0 ]; then
