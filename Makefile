@@ -35,7 +35,7 @@ OPT_CFLAGS := -O1 -g
 OUT        ?= $(BUILDDIR)/dipus
 else
 SAN_FLAGS  :=
-OPT_CFLAGS := -Os -ffunction-sections -fdata-sections
+OPT_CFLAGS := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 OUT        ?= dipus
 endif
 
@@ -68,7 +68,7 @@ ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLA
 ifeq ($(notdir $(firstword $(CC))),musl-gcc)
 LINK_STATIC := -static
 endif
-ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections) $(LDFLAGS)
+ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(LDFLAGS)
 
 .DEFAULT_GOAL := all
 ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
@@ -105,7 +105,7 @@ $(AUTOCONF): $(CONFIG) scripts/genconfig.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/genconfig.sh $(CONFIG) $@
 
-$(BUILDDIR)/%.o: %.c $(AUTOCONF) | $(DEPS_STAMPS)
+$(BUILDDIR)/%.o: %.c $(AUTOCONF) Makefile | $(DEPS_STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -120,7 +120,7 @@ $(BUILDDIR)/dipus_unstripped: $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS) $(AUTOCONF
 
 $(OUT): $(BUILDDIR)/dipus_unstripped
 ifeq ($(SAN_FLAGS),)
-	$(Q)$(STRIP) -o $@ $<
+	$(Q)$(STRIP) -s -R .comment -o $@ $<
 else
 	$(Q)cp $< $@
 endif

@@ -97,6 +97,14 @@ static int install(int argc, char **argv)
 	if (n < 0)
 		die_errno(DX_IO, "/proc/self/exe");
 	self[n] = 0;
+	/* a binary in DIR itself gets relative links, so DIR can move (make install
+	 * DESTDIR=..., firmware images) */
+	const char *target = self;
+	char rdir[PATH_MAX];
+	const char *slash = strrchr(self, '/');
+	if (sym && slash && realpath(dir, rdir) && (size_t)(slash - self) == strlen(rdir) &&
+	    !strncmp(self, rdir, slash - self))
+		target = slash + 1;
 	int rc = DX_OK;
 	for (size_t i = 0; i < NAPPLETS; i++) {
 		char name[64], path[PATH_MAX], tmp[PATH_MAX + 16];
@@ -107,7 +115,7 @@ static int install(int argc, char **argv)
 		/* link under a temporary name, then rename(): an existing link is replaced
 		 * atomically and nothing half-made is left behind */
 		unlink(tmp);
-		if ((sym ? symlink(self, tmp) : link(self, tmp)) < 0) {
+		if ((sym ? symlink(target, tmp) : link(self, tmp)) < 0) {
 			msg_errno("%s", path);
 			rc = DX_IO;
 			continue;

@@ -926,7 +926,7 @@ published:
 	snprintf(out->proto, sizeof out->proto, "%s", proto);
 	snprintf(out->name, sizeof out->name, "%s", name);
 	snprintf(out->host, sizeof out->host, "%s", host);
-	sscanf(strstr(final, "...") + 3, "%u", &out->n);
+	out->n = (unsigned)strtoul(strstr(final, "...") + 3, NULL, 10);
 	out->scope = scope;
 	out->uid = st.st_uid;
 	out->gid = st.st_gid;
