@@ -1,0 +1,129 @@
+/* tls-net.c: TCP connect and listen for SEP, with bounded connect time. */
+#include "tls.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void tune(int fd)
+{
+	int one = 1;
+	/* SEP frames are written whole; waiting to coalesce them only adds latency */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen)
+{
+	char ports[16];
+	snprintf(ports, sizeof ports, "%u", port);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC }, *res, *ai;
+	int r = getaddrinfo(host, ports, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+		return -1;
+	}
+	int fd = -1, e = ECONNREFUSED;
+	uint64_t end = now_ms() + ms;
+	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			uint64_t now = now_ms();
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int left = now < end ? (int)(end - now) : 0;
+			socklen_t sl = sizeof e;
+			if (poll(&p, 1, left) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && !e)
+				break;
+			if (!left || poll(&p, 1, 0) == 0)
+				e = ETIMEDOUT;
+		} else {
+			e = errno;
+		}
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e));
+		errno = e;
+		return -1;
+	}
+	tune(fd);
+	return fd;
+}
+
+int net_listen(const char *spec, int backlog, char *err, size_t errlen)
+{
+	char host[256] = "";
+	const char *colon = strrchr(spec, ':');
+	unsigned long port;
+	if (!colon || parse_uint(colon + 1, 1, 65535, &port) < 0) {
+		snprintf(err, errlen, "%s: not ADDR:PORT", spec);
+		return -1;
+	}
+	size_t hl = colon - spec;
+	if (hl && spec[0] == '[' && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (hl >= sizeof host) {
+		snprintf(err, errlen, "%s: address too long", spec);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = 0;
+	char ports[16];
+	snprintf(ports, sizeof ports, "%lu", port);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC }, *res;
+	int r = getaddrinfo(hl ? host : NULL, ports, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", spec, gai_strerror(r));
+		return -1;
+	}
+	int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+void net_peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char h[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, h, sizeof h);
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, port);
+}

@@ -1,0 +1,71 @@
+/* tls.h: keys, pinned fingerprints and TLS 1.3 sessions for SEP (doc/keys.md, doc/tls.md).
+ *
+ * Identity is a key, not a name: every host has an ECDSA P-256 key and a self-signed
+ * certificate; peers are recognised by the SHA-256 fingerprint of their public key,
+ * pinned in known_hosts (client) and authorized_keys (exporter), as SSH does.
+ * Errors are complete reasons written to err (no "dipus: applet:" prefix). */
+#ifndef DIPUS_TLS_H
+#define DIPUS_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SEP_DEFAULT_PORT 7150
+#define TLS_FP_MAX 64           /* "SHA256:" + 43 base64 characters + NUL */
+#define TLS_HANDSHAKE_MS 10000  /* default bound on a handshake */
+
+/* $DIPUS_CONF, else /etc/dipus for root, else ~/.config/dipus. */
+const char *tls_conf_dir(void);
+
+/* Create key.pem (0600) and cert.pem in the config dir (made 0700 if missing).
+ * Refuses to overwrite unless force. Writes the fingerprint into fp. 0 or -1. */
+int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen);
+/* Fingerprint of the existing key (checks its permissions). 0 or -1. */
+int tls_key_fingerprint(char fp[TLS_FP_MAX], char *err, size_t errlen);
+
+/* known_hosts: "host:port SHA256:..." lines. 0 pinned and equal, 1 not pinned,
+ * -1 pinned to another key (err names both fingerprints and the line) or unreadable. */
+int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen);
+int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen);
+/* authorized_keys: "SHA256:... [comment]" lines. 1 authorized, 0 not, -1 error. */
+int tls_authorized(const char *fp, char *err, size_t errlen);
+
+/* A configuration: our key and certificate, TLS 1.3 only, mutual authentication. */
+enum tls_role { TLS_CLIENT, TLS_SERVER };
+struct tls_ctx;
+struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *x);
+
+/* One session over a connected, non-blocking socket fd (the caller owns the fd).
+ * Client: peer is "host:port", checked against known_hosts; with trust_unknown an
+ * unpinned key is accepted (dipus trust) and can be read with tls_peer_fingerprint.
+ * Server: the client's key must be in authorized_keys; no certificate, no entry. */
+struct tls_conn;
+struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int trust_unknown);
+/* Advance the handshake: 0 done, 1 wants the fd readable, 2 writable, -1 failed
+ * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS). */
+int tls_handshake(struct tls_conn *c, char *err, size_t errlen);
+/* Drive the handshake to the end within ms, polling the fd. 0 or -1 with err. */
+int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen);
+const char *tls_peer_fingerprint(const struct tls_conn *c); /* "" before the handshake */
+
+/* The sep_io shape: -1/EAGAIN when it would block, 0 at the peer's close. */
+ssize_t tls_read(void *conn, void *buf, size_t n);
+ssize_t tls_write(void *conn, const void *buf, size_t n);
+size_t tls_pending(void *conn);   /* decrypted bytes waiting inside TLS */
+int tls_wants_write(void *conn);  /* 1 while an encrypted record waits for the fd */
+void tls_conn_free(struct tls_conn *c); /* sends close_notify (best effort) */
+
+/* First byte of what the peer sent, without consuming it: 1 a TLS handshake record,
+ * 0 something else (plaintext SEP), -1 nothing yet / error. For an exporter that must
+ * tell a plaintext client it speaks TLS. */
+int tls_peek_is_tls(int fd);
+
+/* TCP for SEP (core/tls-net.c). Connect to host:port within ms (non-blocking result),
+ * or listen on "ADDR:PORT" / "[V6ADDR]:PORT" / ":PORT". -1 with err. */
+int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen);
+int net_listen(const char *spec, int backlog, char *err, size_t errlen);
+/* "host:port" of a connected socket's peer, for logs. */
+void net_peer_name(int fd, char *buf, size_t len);
+
+#endif
