@@ -4,8 +4,16 @@
  * pinning); ssh:// over the SSH transport (core/ssh.h). */
 #include "remote.h"
 #include "util.h"
+#if ENABLE_TLS
+#include "tls.h"
+#endif
+#include "sep-cli.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +128,59 @@ int remote_parse(const char *s, struct remote_uri *u, char *err, size_t errlen)
 			return -1;
 		}
 		strcpy(u->query, q);
+	}
+	return 0;
+}
+
+/* ---- TCP ---- */
+
+/* Start a nonblocking TCP connect to host:port (first address that does not fail at
+ * once). Returns the fd (connect may be in progress) or -1 with err. */
+int sep_tcp_connect_start(const char *host, unsigned port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof ps, "%u", port);
+	int r = getaddrinfo(host, ps, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, gai_strerror(r));
+		return -1;
+	}
+	int fd = -1, e = 0;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e ? e : ECONNREFUSED));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+/* 0 connected, 1 still in progress, -1 failed (err). */
+int sep_tcp_connect_check(int fd, const char *host, unsigned port, char *err, size_t errlen)
+{
+	int e = 0;
+	socklen_t l = sizeof e;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0)
+		e = errno;
+	if (e == EINPROGRESS || e == EALREADY)
+		return 1;
+	if (e) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e));
+		return -1;
 	}
 	return 0;
 }

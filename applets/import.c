@@ -1,0 +1,90 @@
+/* import.c: dipus import [-v] URI[/PREFIX]...: run one importer per URI until SIGTERM. */
+#include "applets.h"
+#include "loop.h"
+#include "remote.h"
+#include "sep-import.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+const char import_usage[] =
+	"usage: dipus import [-v] URI[/PREFIX]...\n"
+	"\n"
+	"Mirror the services of remote hosts as local proxy sockets until SIGTERM/SIGINT.\n"
+	"  URI: sep://host[:port]         SEP over TLS 1.3 (port 7150 by default)\n"
+	"       sep+plain://host[:port]   SEP over plain TCP (the exporter runs --plaintext)\n"
+	"       ssh://[user@]host[:port]  SEP over SSH (dipus serve --stdio on the far side)\n"
+	"  /PREFIX  only the remote services matching this query (e.g. /audio, /lame)\n"
+	"Proxies: imported/<proto>/<name>.<host>...<n> (ssh://: users/<me>/...), one\n"
+	"SEP session per URI shared by all its proxies; live; reconnects with backoff\n"
+	"(0.25 s doubling to 30 s); removed on exit.\n"
+	"\n"
+	"  -v   log proxies appearing and vanishing, and each (re)connect\n"
+	"  -h   this help\n";
+
+struct run {
+	struct sep_import **imps;
+	int n;
+};
+
+static void on_signal(struct loop *lp, void *arg)
+{
+	loop_stop(lp, 0);
+}
+
+int import_main(int argc, char **argv)
+{
+	unsigned flags = 0;
+	int c;
+	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			flags |= SEP_IMPORT_VERBOSE;
+			break;
+		case 'h':
+			fputs(import_usage, stdout);
+			return DX_OK;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("which remote? (sep://host, sep+plain://host, ssh://host)");
+	char err[NS_ERR_MAX];
+	for (int i = optind; i < argc; i++) {
+		struct remote_uri u;
+		if (!remote_is_uri(argv[i]))
+			return usage_error("%s: not a remote URI (sep://, sep+plain:// or ssh://)", argv[i]);
+		if (remote_parse(argv[i], &u, err, sizeof err))
+			return usage_error("%s", err);
+	}
+	struct loop *lp = loop_new();
+	signal(SIGPIPE, SIG_IGN);
+	loop_signal(lp, SIGTERM, on_signal, NULL);
+	loop_signal(lp, SIGINT, on_signal, NULL);
+	loop_signal(lp, SIGHUP, on_signal, NULL);
+	int n = argc - optind;
+	struct sep_import **imps = xcalloc(n, sizeof *imps);
+	int rc = DX_OK;
+	for (int i = 0; i < n; i++) {
+		const char *uri = argv[optind + i];
+		imps[i] = sep_import_start(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
+		                           flags, err, sizeof err);
+		if (!imps[i]) {
+			msg("%s", err);
+			rc = DX_IO;
+			break;
+		}
+	}
+	if (rc == DX_OK)
+		rc = loop_run(lp);
+	for (int i = 0; i < n; i++)
+		sep_import_stop(imps[i]);
+	free(imps);
+	loop_free(lp);
+	return rc;
+}

@@ -1,0 +1,473 @@
+/* sep-import.c: the importer (sep-import.h, doc/import.md): one SEP session per remote,
+ * its services mirrored as local proxy sockets, live through WATCH, restored after
+ * reconnects with capped exponential backoff. */
+#include "sep-import.h"
+#include "loop.h"
+#include "remote.h"
+#include "util.h"
+#if ENABLE_TLS
+#include "tls.h"
+#endif
+#include "sep-cli.h"
+#include "sep-svr.h"
+#if ENABLE_SSH
+#include "ssh.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { IMP_IDLE, IMP_TCP, IMP_TLS, IMP_HELLO, IMP_UP };
+
+struct proxy {
+	struct sep_import *imp;
+	struct ns_service remote;   /* the remote service (rel, proto, name, host) */
+	struct ns_service local;    /* our proxy socket (dev/ino: ours to remove) */
+	int fd;                     /* listening */
+	struct proxy *next;
+};
+
+struct sep_import {
+	struct loop *lp;
+	struct remote_uri uri;
+	char uristr[600];
+	char hostport[300];
+	unsigned port;
+	enum ns_scope scope;
+	mode_t mode;
+	unsigned flags;
+	int state, stopping;
+	struct proxy *proxies;
+	unsigned backoff_ms;
+	uint64_t up_since;
+	struct loop_timer *retry, *hs_timer;
+	char lasterr[NS_ERR_MAX];
+	int fd;                     /* TCP */
+#if ENABLE_TLS
+	struct tls_ctx *ctx;
+	struct tls_conn *tls;
+#endif
+#if ENABLE_SSH
+	struct ssh_conn *ssh;
+#endif
+	void *sess;                 /* SEP */
+};
+
+/* ---- SEP glue (placeholder) ---- */
+static int sess_connect(struct sep_import *imp, const struct ns_service *remote, int fd)
+{
+	return -1;
+}
+static void sess_free(struct sep_import *imp)
+{
+}
+
+/* Publish a proxy socket named "<name>.<host>...<n>" (the remote's host, which
+ * ns_publish cannot do: it always names this host) in scope/proto, the same way
+ * ns_publish does: the directory is opened and checked by ns_open_dir, the socket is
+ * bound under a temporary name inside it (through /proc/self/fd/<dirfd>, so no path
+ * component is resolved again), listens, then is renamed into place with the lowest
+ * free <n> (RENAME_NOREPLACE: a live socket is never replaced; a dead one is removed
+ * first, after two refused probes). Returns the listening fd and fills out. */
+static int proxy_publish(enum ns_scope scope, const char *proto, const char *name,
+                         const char *host, mode_t mode, struct ns_service *out, char *err,
+                         size_t errlen)
+{
+	int dfd = ns_open_dir(scope, proto, 1, err, errlen);
+	if (dfd < 0)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	static unsigned seq;
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, ".tmp-imp-%d-%u", (int)getpid(), seq++);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, tmp);
+	unlinkat(dfd, tmp, 0);
+	mode_t old = umask(0777 & ~mode);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0 || fchmodat(dfd, tmp, mode, 0) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, errlen, "%s/%s: bind: %s", ns_scope_name(scope), proto, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+		goto fail;
+	}
+	char base[NS_PATH_MAX];
+	for (unsigned n = 0; n < 1000; n++) {
+		if (xsnprintf(base, sizeof base, "%s.%s...%u", name, host, n)) {
+			snprintf(err, errlen, "%s.%s: name too long", name, host);
+			break;
+		}
+		if (syscall(SYS_renameat2, dfd, tmp, dfd, base, 1 /* RENAME_NOREPLACE */) == 0) {
+			memset(out, 0, sizeof *out);
+			out->scope = scope;
+			snprintf(out->proto, sizeof out->proto, "%s", proto);
+			snprintf(out->name, sizeof out->name, "%s", name);
+			snprintf(out->host, sizeof out->host, "%s", host);
+			out->n = n;
+			if (xsnprintf(out->rel, sizeof out->rel, "%s%s%s", proto, *proto ? "/" : "", base) ||
+			    xsnprintf(out->path, sizeof out->path, "%s/%s/%s", ns_root(),
+			              ns_scope_name(scope), out->rel)) {
+				snprintf(err, errlen, "%s: path too long for a socket", base);
+				unlinkat(dfd, base, 0);
+				goto fail;
+			}
+			out->uid = geteuid();
+			out->gid = getegid();
+			out->mode = mode;
+			struct stat st;
+			if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				out->dev = st.st_dev;
+				out->ino = st.st_ino;
+			}
+			close(dfd);
+			return fd;
+		}
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: rename: %s", base, strerror(errno));
+			break;
+		}
+		/* taken: reuse it only if it is a dead socket of ours (refused twice) */
+		struct stat st;
+		char p[NS_PATH_MAX + 32];
+		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_uid == geteuid() &&
+		    !xsnprintf(p, sizeof p, "/proc/self/fd/%d/%s", dfd, base) &&
+		    ns_probe(p) == 0) {
+			usleep(50000);
+			if (ns_probe(p) == 0) {
+				unlinkat(dfd, base, 0);
+				n--;
+			}
+		}
+	}
+	unlinkat(dfd, tmp, 0);
+fail:
+	close(fd);
+	close(dfd);
+	return -1;
+}
+
+
+static struct proxy *proxy_find(struct sep_import *imp, const char *rel)
+{
+	for (struct proxy *p = imp->proxies; p; p = p->next)
+		if (!strcmp(p->remote.rel, rel))
+			return p;
+	return NULL;
+}
+
+static void proxy_accept(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	struct proxy *p = arg;
+	for (int i = 0; i < 64; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				msg_debug("%s: accept: %s", p->local.path, strerror(errno));
+			return;
+		}
+		if (sess_connect(p->imp, &p->remote, c) < 0)
+			close(c);
+	}
+}
+
+/* Names from the network become file names here: check them as ns does. */
+static int remote_names_ok(const struct ns_service *r)
+{
+	size_t n = strlen(r->name), h = strlen(r->host);
+	if (!n || n >= NS_NAME_MAX || !h || h >= NS_HOST_MAX || strpbrk(r->name, "./") ||
+	    strchr(r->host, '/') || strstr(r->host, "..") || r->host[0] == '.' || r->host[h - 1] == '.')
+		return 0;
+	for (const char *c = r->name; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return 0;
+	for (const char *c = r->host; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void proxy_add(struct sep_import *imp, const struct ns_service *r)
+{
+	if (proxy_find(imp, r->rel))
+		return;
+	if (!remote_names_ok(r)) {
+		msg("%s: %s: not a usable service name; ignored", imp->uristr, r->rel);
+		return;
+	}
+	struct proxy *p = xcalloc(1, sizeof *p);
+	p->imp = imp;
+	p->remote = *r;
+	char err[NS_ERR_MAX];
+	p->fd = proxy_publish(imp->scope, r->proto, r->name, r->host, imp->mode, &p->local, err,
+	                      sizeof err);
+	if (p->fd < 0) {
+		msg("%s: %s: cannot make a proxy: %s", imp->uristr, r->rel, err);
+		free(p);
+		return;
+	}
+	loop_watch(imp->lp, p->fd, LOOP_IN, proxy_accept, p);
+	p->next = imp->proxies;
+	imp->proxies = p;
+	if (imp->flags & SEP_IMPORT_VERBOSE)
+		msg("%s: + %s (%s)", imp->uristr, p->local.path, r->rel);
+}
+
+static void proxy_free(struct sep_import *imp, struct proxy *p)
+{
+	loop_unwatch(imp->lp, p->fd);
+	ns_unpublish(&p->local, p->fd);
+	close(p->fd);
+	if (imp->flags & SEP_IMPORT_VERBOSE)
+		msg("%s: - %s", imp->uristr, p->local.path);
+	free(p);
+}
+
+static void proxy_del(struct sep_import *imp, const char *rel)
+{
+	for (struct proxy **pp = &imp->proxies; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->remote.rel, rel)) {
+			struct proxy *p = *pp;
+			*pp = p->next;
+			proxy_free(imp, p);
+			return;
+		}
+}
+
+static void proxies_clear(struct sep_import *imp)
+{
+	while (imp->proxies) {
+		struct proxy *p = imp->proxies;
+		imp->proxies = p->next;
+		proxy_free(imp, p);
+	}
+}
+
+size_t sep_import_count(const struct sep_import *imp)
+{
+	size_t n = 0;
+	for (const struct proxy *p = imp ? imp->proxies : NULL; p; p = p->next)
+		n++;
+	return n;
+}
+
+static void imp_schedule(struct sep_import *imp);
+static void imp_session_start(struct sep_import *imp);
+
+/* Everything about the current attempt/session goes; proxies too. */
+static void imp_teardown(struct sep_import *imp)
+{
+	proxies_clear(imp);
+	if (imp->hs_timer) {
+		loop_timer_cancel(imp->lp, imp->hs_timer);
+		imp->hs_timer = NULL;
+	}
+	sess_free(imp);
+	if (imp->fd >= 0) {
+		loop_unwatch(imp->lp, imp->fd);
+		if (imp->tls)
+			tls_conn_free(imp->tls);
+		imp->tls = NULL;
+		close(imp->fd);
+		imp->fd = -1;
+	}
+#if ENABLE_SSH
+	if (imp->ssh) {
+		loop_unwatch(imp->lp, ssh_rfd(imp->ssh));
+		if (ssh_wfd(imp->ssh) != ssh_rfd(imp->ssh))
+			loop_unwatch(imp->lp, ssh_wfd(imp->ssh));
+		ssh_close(imp->ssh);
+		imp->ssh = NULL;
+	}
+#endif
+}
+
+/* The session or the attempt failed: log once per change of reason, back off, retry. */
+static void imp_failed(struct sep_import *imp, const char *why)
+{
+	char reason[NS_ERR_MAX];
+	snprintf(reason, sizeof reason, "%s", why && *why ? why : "connection lost");
+#if ENABLE_SSH
+	if (imp->ssh) {
+		char e[NS_ERR_MAX];
+		ssh_failed(imp->ssh, reason, e, sizeof e);
+		snprintf(reason, sizeof reason, "%s", e);
+	}
+#endif
+	int was_up = imp->state == IMP_UP;
+	size_t n = sep_import_count(imp);
+	imp_teardown(imp);
+	if (was_up) {
+		if (now_ms() - imp->up_since >= SEP_IMPORT_BACKOFF_MAX_MS)
+			imp->backoff_ms = 0;
+		msg("%s: session lost (%s); %zu prox%s removed, reconnecting", imp->uristr, reason, n,
+		    n == 1 ? "y" : "ies");
+	} else if (strcmp(reason, imp->lasterr)) {
+		msg("%s: %s; retrying", imp->uristr, reason);
+	}
+	snprintf(imp->lasterr, sizeof imp->lasterr, "%s", reason);
+	imp->state = IMP_IDLE;
+	imp_schedule(imp);
+}
+
+static void imp_hs_timeout(struct loop *lp, void *arg)
+{
+	struct sep_import *imp = arg;
+	imp->hs_timer = NULL;
+	imp_failed(imp, "connect or handshake timed out");
+}
+
+static void imp_tls_step(struct sep_import *imp)
+{
+	char err[NS_ERR_MAX];
+	int r = tls_handshake(imp->tls, err, sizeof err);
+	if (r == 1 || r == 2) {
+		loop_events(imp->lp, imp->fd, r == 1 ? LOOP_IN : LOOP_OUT);
+		return;
+	}
+	if (r < 0) {
+		imp_failed(imp, err);
+		return;
+	}
+	imp_session_start(imp);
+}
+
+static void imp_conn_io(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	struct sep_import *imp = arg;
+	char err[NS_ERR_MAX];
+	if (imp->state == IMP_TCP) {
+		int r = sep_tcp_connect_check(fd, imp->uri.host, imp->port, err, sizeof err);
+		if (r == 1)
+			return;
+		if (r < 0) {
+			imp_failed(imp, err);
+			return;
+		}
+		if (imp->uri.scheme == REMOTE_SEP_PLAIN) {
+			imp_session_start(imp);
+			return;
+		}
+		imp->state = IMP_TLS;
+		imp->tls = tls_conn_new(imp->ctx, fd, imp->hostport, 0);
+		if (!imp->tls) {
+			imp_failed(imp, "cannot start a TLS session");
+			return;
+		}
+	}
+	if (imp->state == IMP_TLS)
+		imp_tls_step(imp);
+}
+
+static void imp_connect(struct loop *lp, void *arg)
+{
+	struct sep_import *imp = arg;
+	imp->retry = NULL;
+	char err[NS_ERR_MAX];
+	if (imp->uri.scheme == REMOTE_SSH) {
+#if ENABLE_SSH
+		int code;
+		imp->ssh = ssh_open(&imp->uri, 0, &code, err, sizeof err);
+		if (!imp->ssh) {
+			imp_failed(imp, err);
+			return;
+		}
+		ssh_attach(imp->ssh, imp->lp);
+		imp->hs_timer = loop_timer(imp->lp, ssh_handshake_ms(), imp_hs_timeout, imp);
+		imp_session_start(imp);
+#else
+		imp_failed(imp, "ssh:// is not available in this build");
+#endif
+		return;
+	}
+	if (imp->uri.scheme == REMOTE_SEP && !imp->ctx) {
+		imp->ctx = tls_ctx_new(TLS_CLIENT, err, sizeof err);
+		if (!imp->ctx) {
+			imp_failed(imp, err);
+			return;
+		}
+	}
+	imp->fd = sep_tcp_connect_start(imp->uri.host, imp->port, err, sizeof err);
+	if (imp->fd < 0) {
+		imp_failed(imp, err);
+		return;
+	}
+	imp->state = IMP_TCP;
+	imp->hs_timer = loop_timer(imp->lp, TLS_HANDSHAKE_MS, imp_hs_timeout, imp);
+	loop_watch(imp->lp, imp->fd, LOOP_OUT, imp_conn_io, imp);
+}
+
+static void imp_schedule(struct sep_import *imp)
+{
+	if (imp->stopping)
+		return;
+	unsigned ms = imp->backoff_ms;
+	imp->backoff_ms = ms ? (ms * 2 > SEP_IMPORT_BACKOFF_MAX_MS ? SEP_IMPORT_BACKOFF_MAX_MS : ms * 2)
+	                     : SEP_IMPORT_BACKOFF_MIN_MS;
+	imp->retry = loop_timer(imp->lp, ms, imp_connect, imp);
+}
+
+static void imp_session_start(struct sep_import *imp)
+{
+	(void)proxy_add;
+	(void)proxy_del;
+	imp_failed(imp, "SEP is not available yet in this version");
+}
+
+struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
+                                    unsigned flags, char *err, size_t errlen)
+{
+	struct sep_import *imp = xcalloc(1, sizeof *imp);
+	if (remote_parse(uri, &imp->uri, err, errlen) < 0) {
+		free(imp);
+		return NULL;
+	}
+	if (sep_svr_check_query(imp->uri.query, err, errlen) < 0) {
+		free(imp);
+		return NULL;
+	}
+	int dfd = ns_open_dir(scope, "", 1, err, errlen);
+	if (dfd < 0) {
+		free(imp);
+		return NULL;
+	}
+	close(dfd);
+	imp->lp = lp;
+	imp->scope = scope;
+	imp->mode = scope == NS_USERS ? 0600 : 0666;
+	imp->flags = flags;
+	imp->fd = -1;
+	snprintf(imp->uristr, sizeof imp->uristr, "%s", uri);
+	imp->port = imp->uri.port ? imp->uri.port :
+	            imp->uri.scheme == REMOTE_SSH ? 22 : SEP_DEFAULT_PORT;
+	snprintf(imp->hostport, sizeof imp->hostport, "%s:%u", imp->uri.host, imp->port);
+	imp_schedule(imp);
+	return imp;
+}
+
+void sep_import_stop(struct sep_import *imp)
+{
+	if (!imp)
+		return;
+	imp->stopping = 1;
+	if (imp->retry)
+		loop_timer_cancel(imp->lp, imp->retry);
+	imp_teardown(imp);
+#if ENABLE_TLS
+	tls_ctx_free(imp->ctx);
+#endif
+	free(imp);
+}
