@@ -1,0 +1,93 @@
+/* serve.c: dipus serve --stdio: a SEP session on stdin/stdout, the far side of ssh://
+ * (doc/serve.md). Offers local/, exported/ and users/<self>/ through core/sep-svr as
+ * the invoking user, so the kernel's permission checks decide access; ends when stdin
+ * closes. */
+#include "applets.h"
+#include "loop.h"
+#include "ns.h"
+#include "sep-svr.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SERVE_SCOPES (NS_LOCAL | NS_EXPORTED | NS_USERS)
+
+const char serve_usage[] =
+	"usage: dipus serve --stdio\n"
+	"\n"
+	"A SEP session on stdin/stdout: what 'ssh://' runs on the far side (through the\n"
+	"embedded dbclient or $DIPUS_SSH, as 'dipus serve --stdio' or $DIPUS_REMOTE).\n"
+	"Offers every service the invoking user can reach here: local/, exported/ and\n"
+	"users/<self>/; connects as that user (the kernel's permission checks decide);\n"
+	"watches for services appearing and vanishing. Ends when stdin closes.\n"
+	"\n"
+	"  --stdio  serve on stdin/stdout (required)\n"
+	"  -h       this help\n";
+
+struct serve {
+	struct loop *lp;
+	int rc;
+};
+
+static void on_signal(struct loop *lp, void *arg)
+{
+	loop_stop(lp, DX_OK);
+}
+
+/* The SEP session over fds 0/1 with sep-svr's namespace-backed operations. */
+static int serve_session(struct serve *sv, char *err, size_t errlen)
+{
+	(void)sv;
+	snprintf(err, errlen, "not implemented yet in this version of dipus (SEP engine missing)");
+	return DX_NOTIMPL;
+}
+
+int serve_main(int argc, char **argv)
+{
+	int stdio = 0, c;
+	static const struct option lo[] = { { "stdio", no_argument, NULL, 's' },
+		                            { "help", no_argument, NULL, 'h' },
+		                            { 0, 0, 0, 0 } };
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			stdio = 1;
+			break;
+		case 'h':
+			fputs(serve_usage, stdout);
+			return DX_OK;
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("no arguments expected after the options");
+	if (!stdio)
+		return usage_error("--stdio is required (the only mode)");
+	if (isatty(0) || isatty(1))
+		die(DX_USAGE, "stdin/stdout is a terminal: serve speaks binary SEP to a program "
+		              "(ssh runs it as 'dipus serve --stdio')");
+	char err[NS_ERR_MAX];
+	/* the namespace must be usable before we answer anything */
+	int rfd = ns_open_root(0, err, sizeof err);
+	if (rfd < 0 && errno != ENOENT)
+		die(DX_REFUSED, "%s", err);
+	if (rfd >= 0)
+		close(rfd);
+
+	struct serve sv = { .lp = loop_new(), .rc = DX_OK };
+	signal(SIGPIPE, SIG_IGN);
+	loop_signal(sv.lp, SIGTERM, on_signal, &sv);
+	loop_signal(sv.lp, SIGHUP, on_signal, &sv);
+	loop_signal(sv.lp, SIGINT, on_signal, &sv);
+	int rc = serve_session(&sv, err, sizeof err);
+	if (rc != DX_OK)
+		msg("%s", err);
+	loop_free(sv.lp);
+	return rc;
+}
