@@ -36,5 +36,10 @@
 #define DROPBEAR_DH_GROUP1 0
 #define DROPBEAR_DH_GROUP14_SHA1 0
 #define DROPBEAR_DH_GROUP16 0
+/* post-quantum hybrids: about 30 KB; curve25519 and ECDH cover OpenSSH and dropbear */
+#define DROPBEAR_SNTRUP761 0
+#define DROPBEAR_MLKEM768 0
+#define DROPBEAR_SHA2_512_HMAC 0
+#define DROPBEAR_USE_PASSWORD_ENV 0
 
 #endif

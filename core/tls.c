@@ -300,6 +300,15 @@ done:
 
 /* ---- pins ---- */
 
+/* The first two blank-separated words of line (no scanf: it would add 10 KB). */
+static int two_words(char *line, char **a, char **b)
+{
+	char *save;
+	*a = strtok_r(line, " \t\r\n", &save);
+	*b = *a ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+	return *a ? (*b ? 2 : 1) : 0;
+}
+
 static FILE *open_conf(const char *file, char *path, size_t plen)
 {
 	if (conf_path(path, plen, file) < 0)
@@ -316,8 +325,8 @@ int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_
 	int lineno = 0, rc = 1;
 	while (fgets(line, sizeof line, f)) {
 		lineno++;
-		char h[300], k[TLS_FP_MAX + 8];
-		if (line[0] == '#' || sscanf(line, "%299s %71s", h, k) != 2 || strcmp(h, hostport))
+		char *h, *k;
+		if (line[0] == '#' || two_words(line, &h, &k) != 2 || strcmp(h, hostport))
 			continue;
 		if (!strcmp(k, fp)) {
 			rc = 0;
@@ -363,8 +372,8 @@ int tls_authorized(const char *fp, char *err, size_t errlen)
 	}
 	int rc = 0;
 	while (fgets(line, sizeof line, f)) {
-		char k[TLS_FP_MAX + 8];
-		if (line[0] != '#' && sscanf(line, "%71s", k) == 1 && !strcmp(k, fp)) {
+		char *k, *comment;
+		if (line[0] != '#' && two_words(line, &k, &comment) >= 1 && !strcmp(k, fp)) {
 			rc = 1;
 			break;
 		}
