@@ -681,7 +681,11 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 			_exit(127);
 		if (dup2(out[0], 0) < 0 || dup2(in[1], 1) < 0 || dup2(er[1], 2) < 0)
 			_exit(127);
-		for (int i = 0; i < nkeyfds; i++)  /* converted keys: read as /proc/self/fd/N */
+		/* nothing of ours leaks into the SSH client (listening proxies, other
+		 * sessions), except the converted keys it reads as /proc/self/fd/N */
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		for (int i = 0; i < nkeyfds; i++)
 			fcntl(keyfds[i], F_SETFD, 0);
 		if (custom)
 			execvp(a.v[0], a.v);
