@@ -1,0 +1,152 @@
+/* sep.h: the SEP session engine (doc/sep.md is the protocol).
+ *
+ * One session is one byte stream to a peer (TCP, TLS, a pair of pipes to ssh) carrying
+ * many channels. The engine runs on core/loop.h, non-blocking, and bridges CONNECT
+ * channels to local descriptors itself, with per-channel credit: a slow reader stops
+ * only its own channel, and memory per channel is bounded by its window.
+ *
+ * Client: sep_list(), sep_watch(), sep_connect(). Server: struct sep_server_ops. */
+#ifndef DIPUS_SEP_H
+#define DIPUS_SEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "ns.h"
+
+struct loop;
+struct sep_session;
+
+/* The transport: -1/EAGAIN when it would block, 0 at end of stream. */
+struct sep_io {
+	void *ctx;
+	ssize_t (*read)(void *ctx, void *buf, size_t n);
+	ssize_t (*write)(void *ctx, const void *buf, size_t n);
+	size_t (*pending)(void *ctx);    /* bytes readable without the fd (TLS); may be NULL */
+	int (*wants_write)(void *ctx);   /* output queued inside (TLS); may be NULL */
+	int rfd, wfd;                    /* what the loop watches (may be equal) */
+};
+/* Plain descriptors: a socket (rfd == wfd) or a pair of pipes. Sets them non-blocking. */
+void sep_io_fd(struct sep_io *io, int rfd, int wfd);
+
+struct sep_limits {
+	unsigned max_channels;     /* open channels per session (server refuses more) */
+	uint32_t window;           /* bytes a peer may send us on one channel unacknowledged */
+	unsigned max_frame;        /* largest DATA payload we send */
+	unsigned handshake_ms;     /* HELLO must arrive within this */
+	unsigned idle_ms;          /* nothing received for this long: the session ends */
+	unsigned keepalive_ms;     /* PING when nothing was received for this long */
+	unsigned max_records;      /* records one LIST answer may carry */
+};
+#define SEP_DEFAULT_MAX_CHANNELS 1024
+#define SEP_DEFAULT_WINDOW (256 * 1024)
+#define SEP_DEFAULT_MAX_FRAME (64 * 1024)
+#define SEP_DEFAULT_HANDSHAKE_MS 10000
+#define SEP_DEFAULT_IDLE_MS 90000
+#define SEP_DEFAULT_KEEPALIVE_MS 30000
+#define SEP_DEFAULT_MAX_RECORDS 4096
+void sep_limits_default(struct sep_limits *l);
+
+/* Error codes (RESET, REFUSE, GOAWAY), doc/sep.md. */
+enum sep_code {
+	SEP_OK = 0,
+	SEP_E_PROTOCOL = 1,   /* malformed or unexpected frame */
+	SEP_E_VERSION = 2,    /* no common version */
+	SEP_E_LIMIT = 3,      /* a bound was exceeded */
+	SEP_E_NOSERVICE = 4,  /* nothing matches the query */
+	SEP_E_REFUSED = 5,    /* the service refused (dead, permission denied) */
+	SEP_E_BADQUERY = 6,   /* the query is not acceptable here */
+	SEP_E_INTERNAL = 7,
+	SEP_E_TIMEOUT = 8,
+	SEP_E_SHUTDOWN = 9,   /* the peer is going away */
+	SEP_E_RESET = 10,     /* the channel's local end failed */
+};
+const char *sep_code_name(int code);
+
+/* Record events on LIST and WATCH channels. */
+enum sep_event {
+	SEP_REC_PRESENT = 0,  /* a service that exists (LIST answer, WATCH snapshot) */
+	SEP_REC_APPEARED = 1,
+	SEP_REC_VANISHED = 2,
+	SEP_REC_SYNC = 3,     /* WATCH: the snapshot is complete */
+	SEP_REC_END = 4,      /* client side only: the LIST is complete */
+	SEP_REC_ERROR = 5,    /* client side only: refused or reset (code, text) */
+};
+
+/* Client callbacks. */
+typedef void sep_record_fn(void *arg, int event, const struct ns_service *s, int code,
+                           const char *text);
+#define SEP_CH_ACCEPTED 1     /* the server connected the channel to a service */
+#define SEP_CH_CLOSED 2       /* the channel ended: code 0 normally, else the reason */
+typedef void sep_chan_fn(void *arg, int ev, int code, const char *text);
+
+/* Server side: what the serving process offers. connect returns a connected stream
+ * socket the engine then owns, or -1 with *code (SEP_E_*) and err. watch_start must
+ * report the current set with sep_watch_event(SEP_REC_PRESENT...), then
+ * SEP_REC_SYNC, then changes. */
+struct sep_server_ops {
+	int (*list)(void *arg, const char *query, struct ns_list *out, int *code, char *err, size_t errlen);
+	int (*connect)(void *arg, const char *query, int *code, char *err, size_t errlen);
+	int (*watch_start)(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+	                   int *code, char *err, size_t errlen);
+	void (*watch_stop)(void *arg, struct sep_session *s, uint32_t chan);
+};
+void sep_watch_event(struct sep_session *s, uint32_t chan, int event, const struct ns_service *svc);
+
+/* Session events. */
+#define SEP_SESSION_READY 1   /* HELLO exchanged: sep_peer_host() is known */
+#define SEP_SESSION_CLOSED 2  /* ended: code and reason; free it with sep_session_free */
+typedef void sep_session_fn(void *arg, int ev, int code, const char *reason);
+
+/* Start a session over io (the engine owns the fds' events, not the fds, which the
+ * caller closes after sep_session_free). ops is NULL on a client. */
+struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, int is_server,
+                                    const struct sep_limits *lim, const struct sep_server_ops *ops,
+                                    void *ops_arg, const char *local_host, sep_session_fn *fn,
+                                    void *arg);
+void sep_session_close(struct sep_session *s, int code, const char *reason);
+void sep_session_free(struct sep_session *s);
+const char *sep_peer_host(const struct sep_session *s);
+int sep_session_ready(const struct sep_session *s);
+unsigned sep_session_channels(const struct sep_session *s);
+
+/* Client operations; each returns a channel id, or 0 if the session cannot take one.
+ * Callbacks are never called from inside these functions. */
+uint32_t sep_list(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg);
+uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg);
+/* Bridge a new channel to in_fd (read, sent as DATA) and out_fd (received DATA is
+ * written there); they may be the same socket. The engine owns and closes them. */
+uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
+                     sep_chan_fn *fn, void *arg);
+/* Stop a channel from our side (RESET). Its callback is not called again. */
+void sep_channel_cancel(struct sep_session *s, uint32_t chan);
+
+/* ---- wire format (sep-frame.c): pure functions, what the fuzzer drives ---- */
+#define SEP_PREFACE "SEP/1\r\n"
+#define SEP_PREFACE_LEN 7
+#define SEP_HDR 9                     /* length u32, type u8, channel u32 (big-endian) */
+#define SEP_MAX_PAYLOAD (64 * 1024 + 1024)
+
+enum sep_type {
+	SEP_HELLO = 1, SEP_OPEN = 2, SEP_ACCEPT = 3, SEP_RESET = 4, SEP_DATA = 5, SEP_EOF = 6,
+	SEP_WINDOW = 7, SEP_RECORD = 8, SEP_PING = 9, SEP_PONG = 10, SEP_GOAWAY = 11,
+};
+enum sep_op { SEP_OP_LIST = 1, SEP_OP_WATCH = 2, SEP_OP_CONNECT = 3 };
+
+struct sep_frame {
+	uint8_t type;
+	uint32_t chan;
+	uint32_t len;
+	const uint8_t *p;   /* payload, len bytes */
+};
+/* Decode one frame header at buf: >0 bytes of the whole frame when complete, 0 when
+ * more bytes are needed, -1 when the length is over SEP_MAX_PAYLOAD. */
+int sep_frame_decode(const uint8_t *buf, size_t n, struct sep_frame *f);
+/* Encode a header into out[SEP_HDR]. */
+void sep_frame_header(uint8_t *out, uint8_t type, uint32_t chan, uint32_t len);
+/* Payload readers: 0 ok, -1 malformed. A record's strings are validated (names
+ * without '.' or '/', proto without ".." components) so a peer cannot plant paths. */
+int sep_parse_record(const struct sep_frame *f, int *event, struct ns_service *s);
+size_t sep_build_record(uint8_t *out, size_t cap, int event, const struct ns_service *s);
+
+#endif
