@@ -58,11 +58,10 @@ expect_rc "...nor used" 1 "$DIPUS" dcat "$DIPUS_ROOT/local/file.h...0" </dev/nul
 
 # a directory of another non-root user: a socket of someone else below it is
 # untrusted (that user could swap it for their own): skipped, flagged by dls -l
-as_user "$DIPUS" local-pipe -1 'echo theirs' theirs/proto >"$T/r2" &
+spawn setpriv --reuid "$U" --regid "$(id -g "$U")" --clear-groups "$DIPUS" local-pipe -1 'echo theirs' theirs/proto >"$T/r2"
 wait_for 5 test -s "$T/r2"
-python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); import time; time.sleep(60)" \
-	"$DIPUS_ROOT/local/proto/impostor.h...0" &
-IMP=$!
+spawn python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); import time; time.sleep(60)" \
+	"$DIPUS_ROOT/local/proto/impostor.h...0"
 wait_for 5 test -S "$DIPUS_ROOT/local/proto/impostor.h...0"
 expect_rc "a socket below another user's directory is skipped by dls" 1 "$DIPUS" dls impostor
 run "$DIPUS" dls -l impostor
@@ -70,8 +69,6 @@ expect_grep "dls -l flags it UNTRUSTED" "impostor +h +proto +local +UNTRUSTED" "
 expect_rc "dcat skips it" 1 "$DIPUS" dcat impostor </dev/null
 run "$DIPUS" dls -1 theirs
 expect_eq "that user's own socket in their own directory is theirs to offer" "theirs.h" "$(cat "$OUT")"
-kill $IMP 2>/dev/null
 # a publisher refuses to publish below another (non-root) user's directory
 expect_rc "publishing below another user's directory is refused" 4 "$DIPUS" local-pipe cat mine/proto
 expect_grep "...with the reason" "$DIPUS_ROOT/local/proto: owned by $U, not by you or root" "$ERR"
-kill %1 2>/dev/null

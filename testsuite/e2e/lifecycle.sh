@@ -84,8 +84,9 @@ expect_eq "no descriptor left open in the helper" "$fds0" "$(fd_count "$MP")"
 
 # -c: more clients than MAX wait in the backlog, they are not refused
 start slow -c 2 'sleep 0.3; cat'
-for i in 1 2 3 4 5; do ( echo "$i" | "$DIPUS" dcat slow >"$T/s.$i" ) & done
-wait
+cpids=""
+for i in 1 2 3 4 5; do ( echo "$i" | "$DIPUS" dcat slow >"$T/s.$i" ) & cpids="$cpids $!"; done
+wait $cpids  # not a bare wait: the spawned helpers are jobs of this shell too
 expect_eq "-c 2: five clients all served in turn" "1 2 3 4 5" "$(cat "$T"/s.1 "$T"/s.2 "$T"/s.3 "$T"/s.4 "$T"/s.5 | tr '\n' ' ' | sed 's/ $//')"
 
 # the child's environment
