@@ -32,6 +32,7 @@ struct ssh_conn {
 	pid_t pid;            /* 0 when shared or reaped */
 	int status;           /* wait status once reaped */
 	int reaped;
+	int killed;           /* we signalled it: its exit status says nothing */
 	int shared;
 	struct loop *lp;      /* ssh_attach */
 	char target[400];     /* ssh://user@host:port */
@@ -594,6 +595,7 @@ static void stop_child(struct ssh_conn *c, unsigned ms)
 				break;
 			kill(c->pid, killed ? SIGKILL : SIGTERM);
 			killed++;
+			c->killed = 1;
 			end = now + 1000;
 		}
 		struct pollfd p = { .fd = c->efd, .events = POLLIN };
@@ -606,6 +608,7 @@ static void stop_child(struct ssh_conn *c, unsigned ms)
 	}
 	if (!c->reaped) {
 		kill(c->pid, SIGKILL);
+		c->killed = 1;
 		reap(c, 1);
 	}
 	/* the child is gone: whatever it wrote is in the pipe, unless a grandchild
@@ -804,7 +807,7 @@ static void last_line(const struct ssh_conn *c, char *out, size_t outlen)
 
 static int exited(const struct ssh_conn *c, int *code)
 {
-	if (!c->reaped)
+	if (!c->reaped || (c->killed && !(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 127)))
 		return 0;
 	if (WIFEXITED(c->status)) {
 		*code = WEXITSTATUS(c->status);
@@ -824,6 +827,10 @@ static int classify(struct ssh_conn *c, const char *why, char *err, size_t errle
 	int st = -1;
 	int gone = exited(c, &st);
 	const char *w = why && *why ? why : NULL;
+	/* the SEP layer may have named the target already */
+	size_t tl = strlen(c->target);
+	if (w && !strncmp(w, c->target, tl) && w[tl] == ':' && w[tl + 1] == ' ')
+		w += tl + 2;
 
 	if (has(text, "host key mismatch") || has(text, "REMOTE HOST IDENTIFICATION HAS CHANGED") ||
 	    has(text, "host key for") ) {
@@ -868,8 +875,14 @@ static int classify(struct ssh_conn *c, const char *why, char *err, size_t errle
 		return DX_REMOTE;
 	}
 	if (w && (has(w, "version") || has(w, "too old"))) {
-		snprintf(err, errlen, "%s: remote dipus too old: %s (ran '%s')", c->target, w,
-		         c->remote_cmd);
+		snprintf(err, errlen, "%s: the remote dipus speaks another SEP version (too old or "
+		         "too new): %s (ran '%s')", c->target, w, c->remote_cmd);
+		return DX_REMOTE;
+	}
+	if (w && has(w, "does not speak SEP")) {
+		snprintf(err, errlen, "%s: '%s' on the remote does not speak SEP (not dipus serve? "
+		         "output from the remote shell's startup files?)%s%s", c->target, c->remote_cmd,
+		         line[0] ? ": " : "", line);
 		return DX_REMOTE;
 	}
 	if (w && has(w, "timed out")) {

@@ -15,13 +15,19 @@ cat >"$T/bin/old-dipus" <<'EOF'
 echo "dipus: $1: no such applet (run 'dipus --list' to see the applets)" >&2
 exit 2
 EOF
-# a fake dipus speaking garbage instead of SEP (a version SEP does not know)
+# a fake dipus from the future: SEP preface, then a HELLO offering versions 2..3 only
 cat >"$T/bin/future-dipus" <<'EOF'
 #!/bin/sh
-printf 'SEP/99 from the future\r\n\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+printf 'SEP/1\r\n\000\000\000\013\001\000\000\000\000\002\003\000\004\000\000\004\000\002vm'
 sleep 5
 EOF
-chmod 755 "$T/bin/old-dipus" "$T/bin/future-dipus"
+# a remote whose shell startup prints a banner on stdout, before dipus
+cat >"$T/bin/chatty-dipus" <<'EOF'
+#!/bin/sh
+echo "Welcome to the router!"
+sleep 5
+EOF
+chmod 755 "$T/bin/old-dipus" "$T/bin/future-dipus" "$T/bin/chatty-dipus"
 
 # a TCP server that accepts and never says anything (an SSH client waits forever)
 MUTE_PORT=$(free_port)
@@ -89,6 +95,8 @@ for client in dbclient openssh; do
 			env DIPUS_REMOTE="$T/bin/old-dipus serve --stdio" "$DIPUS" dls "$U"
 		expect_err "ssh-errors/$tag/remote-version-mismatch" 5 "$U: .*(too old|version)" \
 			env DIPUS_REMOTE="$T/bin/future-dipus serve --stdio" "$DIPUS" dls "$U"
+		expect_err "ssh-errors/$tag/not-sep" 5 "$U: .*does not speak SEP" \
+			env DIPUS_REMOTE="$T/bin/chatty-dipus serve --stdio" "$DIPUS" dls "$U"
 		expect_err "ssh-errors/$tag/dcat-unreachable" 5 "host unreachable" \
 			"$DIPUS" dcat "ssh://$SSH_USER@127.0.0.1:$DEAD_PORT/x" </dev/null
 	done
