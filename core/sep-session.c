@@ -821,7 +821,7 @@ static void read_input(struct sep_session *s)
 			int r = sep_frame_decode(s->ibuf + off, s->ilen - off, &f);
 			if (r < 0) {
 				fail(s, SEP_E_PROTOCOL, "frame of %u bytes over the limit",
-				     (unsigned)(s->ibuf[off] << 24 | s->ibuf[off + 1] << 16 | s->ibuf[off + 2] << 8 | s->ibuf[off + 3]));
+				     (unsigned)get32(s->ibuf + off));
 				break;
 			}
 			if (r == 0)
