@@ -3,6 +3,7 @@
 #include "loop.h"
 #include "ns.h"
 #include "sep-svr.h"
+#include "sep.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -143,7 +144,10 @@ struct peer {
 	int ready;                  /* SEP session running */
 	uint64_t last_rx;
 	unsigned nchan;
-	void *sess;                 /* SEP */
+	struct sep_session *sess;
+	struct sep_svr *svr;
+	struct loop_timer *free_timer;
+	char why[NS_ERR_MAX + 64];
 	struct peer *prev, *next;
 };
 
@@ -197,23 +201,81 @@ static void peer_close(struct peer *p, const char *why)
 	free(p);
 }
 
-/* ---- SEP (placeholder until core/sep.h) ---- */
-static void peer_sep_free(struct peer *p)
+/* ---- SEP ---- */
+
+static void peer_free_later(struct loop *lp, void *arg)
 {
-	(void)p;
+	struct peer *p = arg;
+	p->free_timer = NULL;
+	peer_close(p, p->why[0] ? p->why : NULL);
 }
 
-static void peer_close(struct peer *p, const char *why);
+static void peer_session_event(void *arg, int ev, int code, const char *reason)
+{
+	struct peer *p = arg;
+	if (ev == SEP_SESSION_READY) {
+		if (p->hs_timer) {
+			loop_timer_cancel(p->ex->lp, p->hs_timer);
+			p->hs_timer = NULL;
+		}
+		if (p->ex->verbose)
+			msg("%s: SEP session ready (host %s)", p->addr, sep_peer_host(p->sess));
+		return;
+	}
+	if (ev != SEP_SESSION_CLOSED || p->free_timer)
+		return;
+	/* never free a session inside its own callback */
+	if (code && code != SEP_E_SHUTDOWN)
+		snprintf(p->why, sizeof p->why, "dropped: %s (%s)", reason && *reason ? reason : "session failed",
+		         sep_code_name(code));
+	else if (p->ex->verbose)
+		snprintf(p->why, sizeof p->why, "closed%s%s", reason && *reason ? ": " : "", reason ? reason : "");
+	p->free_timer = loop_timer(p->ex->lp, 0, peer_free_later, p);
+}
+
+static void peer_sep_free(struct peer *p)
+{
+	if (p->free_timer) {
+		loop_timer_cancel(p->ex->lp, p->free_timer);
+		p->free_timer = NULL;
+	}
+	if (p->sess) {
+		sep_session_free(p->sess);
+		p->sess = NULL;
+	}
+	sep_svr_free(p->svr);
+	p->svr = NULL;
+}
+
 static void peer_start_sep(struct peer *p)
 {
-	if (p->hs_timer) {
-		loop_timer_cancel(p->ex->lp, p->hs_timer);
-		p->hs_timer = NULL;
+	struct exporter *ex = p->ex;
+	struct sep_io io;
+	if (p->tls) {
+		io = (struct sep_io){ .ctx = p->tls, .read = tls_read, .write = tls_write,
+		                      .pending = tls_pending, .wants_write = tls_wants_write,
+		                      .rfd = p->fd, .wfd = p->fd };
+	} else {
+		sep_io_fd(&io, p->fd, p->fd);
 	}
-	if (p->ex->verbose)
-		msg("%s: authenticated%s%s", p->addr, p->tls ? ", key " : "", p->tls ? tls_peer_fingerprint(p->tls) : "");
-	peer_close(p, "closed: SEP is not available yet");
+	if (ex->verbose && p->tls)
+		msg("%s: authenticated, key %s", p->addr, tls_peer_fingerprint(p->tls));
+	loop_unwatch(ex->lp, p->fd);
+	struct sep_limits lim;
+	sep_limits_default(&lim);
+	lim.max_channels = ex->max_channels;
+	lim.window = ex->window;
+	lim.handshake_ms = ex->hs_timeout * 1000;
+	lim.idle_ms = ex->idle_timeout ? ex->idle_timeout * 1000 : 0;
+	if (lim.idle_ms && lim.keepalive_ms >= lim.idle_ms)
+		lim.keepalive_ms = lim.idle_ms / 3 ? lim.idle_ms / 3 : 1;
+	p->svr = sep_svr_new(ex->lp, NS_EXPORTED);
+	p->sess = sep_session_new(ex->lp, &io, 1, &lim, &sep_svr_ops, p->svr, ns_host(),
+	                          peer_session_event, p);
+	if (!p->sess)
+		peer_close(p, "dropped: cannot start a SEP session");
 }
+
 static void peer_hs_timeout(struct loop *lp, void *arg)
 {
 	struct peer *p = arg;

@@ -10,6 +10,7 @@
 #endif
 #include "sep-cli.h"
 #include "sep-svr.h"
+#include "sep.h"
 #if ENABLE_SSH
 #include "ssh.h"
 #endif
@@ -58,16 +59,50 @@ struct sep_import {
 #if ENABLE_SSH
 	struct ssh_conn *ssh;
 #endif
-	void *sess;                 /* SEP */
+	struct sep_session *sess;
+	struct loop_timer *fail_timer;
+	char why[NS_ERR_MAX];
+	int warned_limit;
 };
 
-/* ---- SEP glue (placeholder) ---- */
+static void imp_failed(struct sep_import *imp, const char *why);
+
+/* ---- SEP glue ---- */
+
+static void chan_event(void *arg, int ev, int code, const char *text)
+{
+	struct sep_import *imp = arg;
+	if (ev == SEP_CH_CLOSED && code && (imp->flags & SEP_IMPORT_VERBOSE))
+		msg("%s: channel closed: %s (%s)", imp->uristr, text && *text ? text : "reset",
+		    sep_code_name(code));
+}
+
 static int sess_connect(struct sep_import *imp, const struct ns_service *remote, int fd)
 {
-	return -1;
+	if (!imp->sess || imp->state != IMP_UP)
+		return -1;
+	if (!sep_connect(imp->sess, remote->rel, fd, fd, chan_event, imp)) {
+		if (!imp->warned_limit) {
+			msg("%s: %s: refused: too many channels on this session (the exporter allows %u)",
+			    imp->uristr, remote->rel, sep_session_channels(imp->sess));
+			imp->warned_limit = 1;
+		}
+		return -1;
+	}
+	imp->warned_limit = 0;
+	return 0;
 }
+
 static void sess_free(struct sep_import *imp)
 {
+	if (imp->fail_timer) {
+		loop_timer_cancel(imp->lp, imp->fail_timer);
+		imp->fail_timer = NULL;
+	}
+	if (imp->sess) {
+		sep_session_free(imp->sess);
+		imp->sess = NULL;
+	}
 }
 
 /* Publish a proxy socket named "<name>.<host>...<n>" (the remote's host, which
@@ -420,13 +455,93 @@ static void imp_schedule(struct sep_import *imp)
 	imp->retry = loop_timer(imp->lp, ms, imp_connect, imp);
 }
 
-static void imp_session_start(struct sep_import *imp)
+static void imp_fail_later(struct loop *lp, void *arg)
 {
-	(void)proxy_add;
-	(void)proxy_del;
-	imp_failed(imp, "SEP is not available yet in this version");
+	struct sep_import *imp = arg;
+	imp->fail_timer = NULL;
+	imp_failed(imp, imp->why);
 }
 
+static void imp_record(void *arg, int event, const struct ns_service *s, int code, const char *text)
+{
+	struct sep_import *imp = arg;
+	switch (event) {
+	case SEP_REC_PRESENT:
+	case SEP_REC_APPEARED:
+		proxy_add(imp, s);
+		break;
+	case SEP_REC_VANISHED:
+		proxy_del(imp, s->rel);
+		break;
+	case SEP_REC_SYNC:
+		if (imp->flags & SEP_IMPORT_VERBOSE)
+			msg("%s: %zu service%s imported", imp->uristr, sep_import_count(imp),
+			    sep_import_count(imp) == 1 ? "" : "s");
+		break;
+	case SEP_REC_END:
+	case SEP_REC_ERROR:
+		/* the watch ended: without it we are not live; start over */
+		if (!imp->fail_timer) {
+			snprintf(imp->why, sizeof imp->why, "watch ended: %s%s%s",
+			         text && *text ? text : "", text && *text ? ": " : "", sep_code_name(code));
+			imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
+		}
+		break;
+	}
+}
+
+static void imp_session_event(void *arg, int ev, int code, const char *reason)
+{
+	struct sep_import *imp = arg;
+	if (ev == SEP_SESSION_READY) {
+		if (imp->hs_timer) {
+			loop_timer_cancel(imp->lp, imp->hs_timer);
+			imp->hs_timer = NULL;
+		}
+		imp->state = IMP_UP;
+		imp->up_since = now_ms();
+		if (imp->lasterr[0] || (imp->flags & SEP_IMPORT_VERBOSE))
+			msg("%s: connected to %s", imp->uristr, sep_peer_host(imp->sess));
+		imp->lasterr[0] = 0;
+		if (!sep_watch(imp->sess, imp->uri.query, imp_record, imp)) {
+			snprintf(imp->why, sizeof imp->why, "cannot start WATCH");
+			imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
+		}
+		return;
+	}
+	if (ev == SEP_SESSION_CLOSED && !imp->fail_timer) {
+		snprintf(imp->why, sizeof imp->why, "%s%s%s", reason && *reason ? reason : "closed",
+		         code ? ": " : "", code ? sep_code_name(code) : "");
+		imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
+	}
+}
+
+static void imp_session_start(struct sep_import *imp)
+{
+	struct sep_io io;
+	if (0) {
+#if ENABLE_SSH
+	} else if (imp->ssh) {
+		sep_io_fd(&io, ssh_rfd(imp->ssh), ssh_wfd(imp->ssh));
+#endif
+#if ENABLE_TLS
+	} else if (imp->tls) {
+		io = (struct sep_io){ .ctx = imp->tls, .read = tls_read, .write = tls_write,
+		                      .pending = tls_pending, .wants_write = tls_wants_write,
+		                      .rfd = imp->fd, .wfd = imp->fd };
+#endif
+	} else {
+		sep_io_fd(&io, imp->fd, imp->fd);
+	}
+	if (imp->fd >= 0)
+		loop_unwatch(imp->lp, imp->fd);
+	imp->state = IMP_HELLO;
+	struct sep_limits lim;
+	sep_limits_default(&lim);
+	imp->sess = sep_session_new(imp->lp, &io, 0, &lim, NULL, NULL, ns_host(), imp_session_event, imp);
+	if (!imp->sess)
+		imp_failed(imp, "cannot start a SEP session");
+}
 struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
                                     unsigned flags, char *err, size_t errlen)
 {

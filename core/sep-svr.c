@@ -1,6 +1,7 @@
 /* sep-svr.c: the namespace-backed SEP server side (sep-svr.h). */
 #include "sep-svr.h"
 #include "monitor.h"
+#include "sep.h"
 #include "util.h"
 
 #include <errno.h>
@@ -183,3 +184,135 @@ void sep_svr_watch_stop(struct sep_svr_watch *w)
 	ns_monitor_stop(w->m);
 	free(w);
 }
+
+/* ---- the SEP server ops ---- */
+
+struct svr_watch {
+	struct sep_svr *v;
+	struct sep_session *s;
+	uint32_t chan;
+	struct sep_svr_watch *w;
+	struct svr_watch *next;
+};
+
+struct sep_svr {
+	struct loop *lp;
+	unsigned scopes;
+	struct svr_watch *watches;
+	char refusal[NS_ERR_MAX];
+};
+
+struct sep_svr *sep_svr_new(struct loop *lp, unsigned scopes)
+{
+	struct sep_svr *v = xcalloc(1, sizeof *v);
+	v->lp = lp;
+	v->scopes = scopes;
+	return v;
+}
+
+void sep_svr_free(struct sep_svr *v)
+{
+	if (!v)
+		return;
+	while (v->watches) {
+		struct svr_watch *w = v->watches;
+		v->watches = w->next;
+		sep_svr_watch_stop(w->w);
+		free(w);
+	}
+	free(v);
+}
+
+const char *sep_svr_last_refusal(const struct sep_svr *v)
+{
+	return v->refusal;
+}
+
+static int ops_list(void *arg, const char *query, struct ns_list *out, int *code, char *err,
+                    size_t errlen)
+{
+	struct sep_svr *v = arg;
+	int n = sep_svr_list(v->scopes, query, out, err, errlen);
+	if (n < 0) {
+		*code = SEP_E_BADQUERY;
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
+	return n;
+}
+
+static int ops_connect(void *arg, const char *query, int *code, char *err, size_t errlen)
+{
+	struct sep_svr *v = arg;
+	int dx;
+	int fd = sep_svr_connect(v->scopes, query, NULL, &dx, err, errlen);
+	if (fd < 0) {
+		/* a refused query, permission denied, nothing there */
+		*code = dx == DX_NOMATCH ? (strstr(err, "no such service") ? SEP_E_NOSERVICE : SEP_E_REFUSED)
+		        : dx == DX_REFUSED ? (strstr(err, "not allowed") || strstr(err, "not offered") ||
+		                              strstr(err, "component") || strstr(err, "control")
+		                              ? SEP_E_BADQUERY : SEP_E_REFUSED)
+		        : SEP_E_REFUSED;
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+	}
+	return fd;
+}
+
+static void ops_watch_event(void *arg, int appeared, const struct ns_service *s)
+{
+	struct svr_watch *w = arg;
+	sep_watch_event(w->s, w->chan, appeared ? SEP_REC_APPEARED : SEP_REC_VANISHED, s);
+}
+
+static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+                           int *code, char *err, size_t errlen)
+{
+	struct sep_svr *v = arg;
+	struct svr_watch *w = xcalloc(1, sizeof *w);
+	w->v = v;
+	w->s = s;
+	w->chan = chan;
+	/* arm the monitor first, then report what exists: nothing is lost in between */
+	w->w = sep_svr_watch_start(v->lp, v->scopes, query, ops_watch_event, w, err, errlen);
+	if (!w->w) {
+		*code = SEP_E_BADQUERY;
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		free(w);
+		return -1;
+	}
+	struct ns_list l = { 0 };
+	if (sep_svr_list(v->scopes, query, &l, err, errlen) < 0) {
+		*code = SEP_E_BADQUERY;
+		sep_svr_watch_stop(w->w);
+		free(w);
+		ns_list_free(&l);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		sep_watch_event(s, chan, SEP_REC_PRESENT, &l.v[i]);
+	ns_list_free(&l);
+	sep_watch_event(s, chan, SEP_REC_SYNC, NULL);
+	w->next = v->watches;
+	v->watches = w;
+	return 0;
+}
+
+static void ops_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
+{
+	struct sep_svr *v = arg;
+	for (struct svr_watch **pp = &v->watches; *pp; pp = &(*pp)->next)
+		if ((*pp)->s == s && (*pp)->chan == chan) {
+			struct svr_watch *w = *pp;
+			*pp = w->next;
+			sep_svr_watch_stop(w->w);
+			free(w);
+			return;
+		}
+}
+
+const struct sep_server_ops sep_svr_ops = {
+	.list = ops_list,
+	.connect = ops_connect,
+	.watch_start = ops_watch_start,
+	.watch_stop = ops_watch_stop,
+};

@@ -42,4 +42,15 @@ struct sep_svr_watch *sep_svr_watch_start(struct loop *lp, unsigned scopes, cons
                                           size_t errlen);
 void sep_svr_watch_stop(struct sep_svr_watch *w);
 
+/* The SEP server ops (core/sep.h) over the above: one struct sep_svr per session (or
+ * shared), its scope mask fixed. Pass &sep_svr_ops and the sep_svr as ops/ops_arg to
+ * sep_session_new(). sep_svr_free() stops any watch still running. */
+struct sep_server_ops;
+struct sep_svr;
+extern const struct sep_server_ops sep_svr_ops;
+struct sep_svr *sep_svr_new(struct loop *lp, unsigned scopes);
+void sep_svr_free(struct sep_svr *v);
+/* Channels refused for a bound or a bad query, for logs: the last reason, "" if none. */
+const char *sep_svr_last_refusal(const struct sep_svr *v);
+
 #endif
