@@ -9,7 +9,8 @@ need_cmd sep-limits socat || exit 0
 need_cmd sep-limits openssl || exit 0
 
 service in_exp echo test 'cat' || { fail sep-limits/setup "echo service did not appear"; exit 1; }
-exporter_start --max-peers 2 --max-channels 3 --handshake-timeout 3 ||
+# 4 channels: the importer's WATCH plus three connections
+exporter_start --max-peers 2 --max-channels 4 --handshake-timeout 3 ||
 	{ fail sep-limits/setup "exporter did not start: $(tail -n 5 "$EXP_LOG")"; exit 1; }
 U=sep://127.0.0.1:$PORT
 KEY=$CLI_CONF/key.pem CERT=$CLI_CONF/cert.pem
@@ -48,17 +49,18 @@ for i in 1 2 3; do
 	mkfifo "$T/in.$i"
 	( socat -t 10 UNIX-CONNECT:"$P" - <"$T/in.$i" >"$T/chan.$i" ) &
 	exec {fdvar}>"$T/in.$i"
-	eval "W$i=$fdvar"
+	W[$i]=$fdvar
 done
 sleep 0.5
 run timeout 10 sh -c "echo fourth | socat -t 5 - UNIX-CONNECT:'$P'"
 if [ "$(cat "$OUT")" != fourth ]; then pass sep-limits/fourth-channel-refused
 else fail sep-limits/fourth-channel-refused "it went through"; fi
-expect_grep sep-limits/channel-limit-logged '(channels|max-channels)' "$EXP_LOG"
+cat "$EXP_LOG" "$IMP_LOG" >"$T/both.log"
+expect_grep sep-limits/channel-limit-logged 'too many channels' "$T/both.log"
 # a second peer is not affected by the first one's limit
 run timeout 10 sh -c "echo other | '$DIPUS' dcat '$U/echo'"
 expect_eq sep-limits/other-peer-unaffected other "$(cat "$OUT")"
-for i in 1 2 3; do eval "echo line$i >&\$W$i; exec \$W$i>&-"; done
+for i in 1 2 3; do fdvar=${W[$i]}; echo "line$i" >&"$fdvar"; exec {fdvar}>&-; done
 sleep 1
 got=$(cat "$T/chan.1" "$T/chan.2" "$T/chan.3" | tr '\n' ' ')
 if [ "$got" = "line1 line2 line3 " ]; then pass sep-limits/held-channels-still-work

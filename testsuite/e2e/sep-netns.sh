@@ -6,8 +6,8 @@
 . "$TOP/testsuite/e2e/sep-lib.inc"
 need_root sep-netns || exit 0
 need_cmd sep-netns ip || exit 0
-sep_setup sep-netns
 need_cmd sep-netns socat || exit 0
+sep_setup sep-netns
 NA=dipus_t_a$$ NB=dipus_t_b$$
 netns_down() {
 	ip netns del "$NA" 2>/dev/null
@@ -24,8 +24,17 @@ ip -n "$NA" addr add 10.233.7.1/24 dev veth_a
 ip -n "$NB" addr add 10.233.7.2/24 dev veth_b
 ip -n "$NA" link set lo up; ip -n "$NB" link set lo up
 ip -n "$NA" link set veth_a up; ip -n "$NB" link set veth_b up
-if ip netns exec "$NB" ping -c 1 -W 2 10.233.7.1 >/dev/null 2>&1; then pass sep-netns/link
-else fail sep-netns/link "no ping across the veth pair"; exit 1; fi
+link_ok() {
+	ip netns exec "$NA" timeout 3 socat -T 2 TCP-LISTEN:7151,bind=10.233.7.1,reuseaddr SYSTEM:'echo pong' &
+	local l=$!
+	sleep 0.2
+	local r
+	r=$(ip netns exec "$NB" timeout 2 socat -T 2 - TCP:10.233.7.1:7151 </dev/null 2>/dev/null)
+	kill "$l" 2>/dev/null; wait "$l" 2>/dev/null
+	[ "$r" = pong ]
+}
+if wait_for 5 link_ok; then pass sep-netns/link
+else fail sep-netns/link "no TCP across the veth pair"; exit 1; fi
 
 service in_exp echo test 'cat' || { fail sep-netns/setup "echo service did not appear"; exit 1; }
 PORT=7150
