@@ -3,7 +3,7 @@
  * Only the client (dbclient applet) is linked, in batch use: no password or
  * keyboard-interactive prompts (there is no tty to ask on), no X11, no TCP or agent
  * forwarding, no DSS or SK keys, no SHA-1 key exchange. Public-key auth with
- * Ed25519, ECDSA and RSA keys; curve25519 and ECDH key exchange; AES-CTR/GCM and
+ * Ed25519 and ECDSA keys; curve25519 and ECDH key exchange; AES-CTR/GCM and
  * ChaCha20-Poly1305. The server options are off too (not linked, but keep it honest). */
 #ifndef DIPUS_DROPBEAR_LOCALOPTIONS_H
 #define DIPUS_DROPBEAR_LOCALOPTIONS_H
@@ -41,5 +41,9 @@
 #define DROPBEAR_MLKEM768 0
 #define DROPBEAR_SHA2_512_HMAC 0
 #define DROPBEAR_USE_PASSWORD_ENV 0
+/* Ed25519 and ECDSA keys only (RSA and classic DH pull in big-number exponentiation);
+ * RSA users can point $DIPUS_SSH at OpenSSH's ssh */
+#define DROPBEAR_RSA 0
+#define DROPBEAR_DH_GROUP14_SHA256 0
 
 #endif

@@ -73,7 +73,8 @@
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_MAX_CONTENT_LEN 16384
 
-/* Readable errors for messages ("dipus: import: encode:7150: TLS: ...") */
-#define MBEDTLS_ERROR_C
+/* MBEDTLS_ERROR_C is off: its strings cost 14 KB. core/tls.c words the failures a
+ * user meets itself (unknown or changed key, no certificate, not TLS 1.3, not TLS) and
+ * prints the rest as mbedTLS's -0xNNNN code. */
 
 #endif
