@@ -5,6 +5,7 @@
 #include "applets.h"
 #include "loop.h"
 #include "ns.h"
+#include "sep.h"
 #include "sep-svr.h"
 
 #include <errno.h>
@@ -32,6 +33,7 @@ const char serve_usage[] =
 struct serve {
 	struct loop *lp;
 	int rc;
+	int closed;
 };
 
 static void on_signal(struct loop *lp, void *arg)
@@ -39,12 +41,46 @@ static void on_signal(struct loop *lp, void *arg)
 	loop_stop(lp, DX_OK);
 }
 
+static void on_session(void *arg, int ev, int code, const char *reason)
+{
+	struct serve *sv = arg;
+	if (ev != SEP_SESSION_CLOSED)
+		return;
+	sv->closed = 1;
+	/* the peer closing (stdin EOF, GOAWAY) is the normal end */
+	if (code && code != SEP_E_SHUTDOWN) {
+		msg("session ended: %s%s%s", sep_code_name(code), reason && *reason ? ": " : "",
+		    reason ? reason : "");
+		sv->rc = DX_REMOTE;
+	}
+	loop_stop(sv->lp, sv->rc);
+}
+
 /* The SEP session over fds 0/1 with sep-svr's namespace-backed operations. */
 static int serve_session(struct serve *sv, char *err, size_t errlen)
 {
-	(void)sv;
-	snprintf(err, errlen, "not implemented yet in this version of dipus (SEP engine missing)");
-	return DX_NOTIMPL;
+	struct sep_svr *v = sep_svr_new(sv->lp, SERVE_SCOPES);
+	if (!v) {
+		snprintf(err, errlen, "cannot start the namespace server");
+		return DX_IO;
+	}
+	struct sep_io io;
+	sep_io_fd(&io, 0, 1);
+	struct sep_limits lim;
+	sep_limits_default(&lim);
+	struct sep_session *s = sep_session_new(sv->lp, &io, 1, &lim, &sep_svr_ops, v, ns_host(),
+	                                        on_session, sv);
+	if (!s) {
+		sep_svr_free(v);
+		snprintf(err, errlen, "cannot start a SEP session on stdin/stdout");
+		return DX_IO;
+	}
+	loop_run(sv->lp);
+	if (!sv->closed)
+		sep_session_close(s, SEP_E_SHUTDOWN, "serve is stopping");
+	sep_session_free(s);
+	sep_svr_free(v);
+	return sv->rc;
 }
 
 int serve_main(int argc, char **argv)
@@ -85,8 +121,9 @@ int serve_main(int argc, char **argv)
 	loop_signal(sv.lp, SIGTERM, on_signal, &sv);
 	loop_signal(sv.lp, SIGHUP, on_signal, &sv);
 	loop_signal(sv.lp, SIGINT, on_signal, &sv);
+	err[0] = 0;
 	int rc = serve_session(&sv, err, sizeof err);
-	if (rc != DX_OK)
+	if (rc != DX_OK && err[0])
 		msg("%s", err);
 	loop_free(sv.lp);
 	return rc;
