@@ -491,8 +491,9 @@ static int build_argv(struct ssh_conn *c, const struct remote_uri *u, struct arg
 		       av_add(a, "StrictHostKeyChecking=yes") | av_add(a, "-W") | av_add(a, SSH_WINDOW);
 		if (!identity) {
 			/* dbclient reads ~/.ssh/id_dropbear by itself; the OpenSSH default names
-			 * are used too when they hold a key in dropbear's format */
-			static const char *const names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+			 * are used too when they hold a key it can use (the embedded client has
+			 * no RSA: config/dropbear_localoptions.h) */
+			static const char *const names[] = { "id_ed25519", "id_ecdsa" };
 			const char *home = home_dir();
 			for (size_t i = 0; home && i < sizeof names / sizeof names[0]; i++) {
 				char p[1024];
