@@ -63,9 +63,16 @@ struct sep_import {
 	struct loop_timer *fail_timer;
 	char why[NS_ERR_MAX];
 	int warned_limit;
+	int ctl_fd;                 /* ssh://: the control socket (-1: none) */
+	char ctl_path[NS_PATH_MAX];
+	dev_t ctl_dev;
+	ino_t ctl_ino;
+	struct ctl_peer *ctl_peers;
+	struct ctl_watch *ctl_watches;
 };
 
 static void imp_failed(struct sep_import *imp, const char *why);
+static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r);
 
 /* ---- SEP glue ---- */
 
@@ -259,6 +266,7 @@ static void proxy_add(struct sep_import *imp, const struct ns_service *r)
 	imp->proxies = p;
 	if (imp->flags & SEP_IMPORT_VERBOSE)
 		msg("%s: + %s (%s)", imp->uristr, p->local.path, r->rel);
+	ctl_notify(imp, 1, &p->remote);
 }
 
 static void proxy_free(struct sep_import *imp, struct proxy *p)
@@ -277,6 +285,7 @@ static void proxy_del(struct sep_import *imp, const char *rel)
 		if (!strcmp((*pp)->remote.rel, rel)) {
 			struct proxy *p = *pp;
 			*pp = p->next;
+			ctl_notify(imp, 0, &p->remote);
 			proxy_free(imp, p);
 			return;
 		}
@@ -299,12 +308,246 @@ size_t sep_import_count(const struct sep_import *imp)
 	return n;
 }
 
+
+/* ---- ssh:// session sharing: the control socket (doc/ssh.md) ----
+ * Local SEP clients of the same user (dcat/dls ssh://) reach the remote through our
+ * session: LIST and WATCH are answered from the mirror (what the WATCH on the remote
+ * reported, i.e. what matches our PREFIX), CONNECT opens a channel on the SSH session
+ * joined through a socketpair to the client's channel, each leg with its own credit. */
+#if ENABLE_SSH
+struct ctl_watch {
+	struct sep_session *s;
+	uint32_t chan;
+	char q[NS_PATH_MAX];
+	struct ctl_watch *next;
+};
+
+struct ctl_peer {
+	struct sep_import *imp;
+	int fd;
+	struct sep_session *s;
+	struct loop_timer *free_timer;
+	struct ctl_peer *next;
+};
+
+static int ctl_match(const char *q, const struct ns_service *r)
+{
+	if (!q || !*q)
+		return 1;
+	if (!strcmp(q, r->rel))
+		return 1;
+	return ns_match(q, r) == 1;
+}
+
+static int ctl_list(void *arg, const char *query, struct ns_list *out, int *code, char *err,
+                    size_t errlen)
+{
+	struct ctl_peer *cp = arg;
+	if (sep_svr_check_query(query, err, errlen) < 0) {
+		*code = SEP_E_BADQUERY;
+		return -1;
+	}
+	int n = 0;
+	for (struct proxy *p = cp->imp->proxies; p; p = p->next) {
+		if (!ctl_match(query, &p->remote))
+			continue;
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 16;
+			out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+		}
+		out->v[out->n++] = p->remote;
+		n++;
+	}
+	return n;
+}
+
+static int ctl_connect(void *arg, const char *query, int *code, char *err, size_t errlen)
+{
+	struct ctl_peer *cp = arg;
+	struct sep_import *imp = cp->imp;
+	int sp[2];
+	if (!imp->sess || imp->state != IMP_UP) {
+		*code = SEP_E_SHUTDOWN;
+		snprintf(err, errlen, "the shared session is down");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) {
+		*code = SEP_E_INTERNAL;
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if (!sep_connect(imp->sess, query, sp[1], sp[1], chan_event, imp)) {
+		close(sp[0]);
+		close(sp[1]);
+		*code = SEP_E_LIMIT;
+		snprintf(err, errlen, "too many channels on the shared session");
+		return -1;
+	}
+	return sp[0];
+}
+
+static int ctl_watch_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+                           int *code, char *err, size_t errlen)
+{
+	struct ctl_peer *cp = arg;
+	if (sep_svr_check_query(query, err, errlen) < 0) {
+		*code = SEP_E_BADQUERY;
+		return -1;
+	}
+	struct ctl_watch *w = xcalloc(1, sizeof *w);
+	w->s = s;
+	w->chan = chan;
+	snprintf(w->q, sizeof w->q, "%s", query ? query : "");
+	for (struct proxy *p = cp->imp->proxies; p; p = p->next)
+		if (ctl_match(w->q, &p->remote))
+			sep_watch_event(s, chan, SEP_REC_PRESENT, &p->remote);
+	sep_watch_event(s, chan, SEP_REC_SYNC, NULL);
+	w->next = cp->imp->ctl_watches;
+	cp->imp->ctl_watches = w;
+	return 0;
+}
+
+static void ctl_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
+{
+	struct ctl_peer *cp = arg;
+	for (struct ctl_watch **pp = &cp->imp->ctl_watches; *pp; pp = &(*pp)->next)
+		if ((*pp)->s == s && (*pp)->chan == chan) {
+			struct ctl_watch *w = *pp;
+			*pp = w->next;
+			free(w);
+			return;
+		}
+}
+
+static const struct sep_server_ops ctl_ops = {
+	.list = ctl_list,
+	.connect = ctl_connect,
+	.watch_start = ctl_watch_start,
+	.watch_stop = ctl_watch_stop,
+};
+
+static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r)
+{
+	for (struct ctl_watch *w = imp->ctl_watches; w; w = w->next)
+		if (ctl_match(w->q, r))
+			sep_watch_event(w->s, w->chan, appeared ? SEP_REC_APPEARED : SEP_REC_VANISHED, r);
+}
+
+static void ctl_peer_free(struct ctl_peer *cp)
+{
+	struct sep_import *imp = cp->imp;
+	for (struct ctl_peer **pp = &imp->ctl_peers; *pp; pp = &(*pp)->next)
+		if (*pp == cp) {
+			*pp = cp->next;
+			break;
+		}
+	if (cp->free_timer)
+		loop_timer_cancel(imp->lp, cp->free_timer);
+	for (struct ctl_watch **pp = &imp->ctl_watches; *pp;) {
+		if ((*pp)->s == cp->s) {
+			struct ctl_watch *w = *pp;
+			*pp = w->next;
+			free(w);
+		} else
+			pp = &(*pp)->next;
+	}
+	if (cp->s)
+		sep_session_free(cp->s);
+	close(cp->fd);
+	free(cp);
+}
+
+static void ctl_peer_free_later(struct loop *lp, void *arg)
+{
+	struct ctl_peer *cp = arg;
+	cp->free_timer = NULL;
+	ctl_peer_free(cp);
+}
+
+static void ctl_peer_event(void *arg, int ev, int code, const char *reason)
+{
+	struct ctl_peer *cp = arg;
+	if (ev == SEP_SESSION_CLOSED && !cp->free_timer)
+		cp->free_timer = loop_timer(cp->imp->lp, 0, ctl_peer_free_later, cp);
+}
+
+static void ctl_accept(struct loop *lp, int lfd, unsigned events, void *arg)
+{
+	struct sep_import *imp = arg;
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (!ssh_ctl_peer_ok(fd)) {
+			msg("%s: control socket: a peer of another user; dropped", imp->uristr);
+			close(fd);
+			continue;
+		}
+		struct ctl_peer *cp = xcalloc(1, sizeof *cp);
+		cp->imp = imp;
+		cp->fd = fd;
+		struct sep_io io;
+		sep_io_fd(&io, fd, fd);
+		struct sep_limits lim;
+		sep_limits_default(&lim);
+		cp->s = sep_session_new(lp, &io, 1, &lim, &ctl_ops, cp, ns_host(), ctl_peer_event, cp);
+		if (!cp->s) {
+			close(fd);
+			free(cp);
+			continue;
+		}
+		cp->next = imp->ctl_peers;
+		imp->ctl_peers = cp;
+	}
+}
+
+static void ctl_start(struct sep_import *imp)
+{
+	if (!imp->ssh || ssh_shared(imp->ssh) || imp->ctl_fd >= 0)
+		return;
+	char err[NS_ERR_MAX];
+	imp->ctl_fd = ssh_ctl_listen(&imp->uri, imp->ctl_path, sizeof imp->ctl_path, err, sizeof err);
+	if (imp->ctl_fd < 0) {
+		if (errno != EADDRINUSE)
+			msg("%s: no session sharing: %s", imp->uristr, err);
+		else
+			msg_debug("%s: %s", imp->uristr, err);
+		return;
+	}
+	struct stat st;
+	if (lstat(imp->ctl_path, &st) == 0) {
+		imp->ctl_dev = st.st_dev;
+		imp->ctl_ino = st.st_ino;
+	}
+	loop_watch(imp->lp, imp->ctl_fd, LOOP_IN, ctl_accept, imp);
+}
+
+static void ctl_stop(struct sep_import *imp)
+{
+	while (imp->ctl_peers)
+		ctl_peer_free(imp->ctl_peers);
+	if (imp->ctl_fd >= 0) {
+		loop_unwatch(imp->lp, imp->ctl_fd);
+		close(imp->ctl_fd);
+		imp->ctl_fd = -1;
+		struct stat st;
+		if (lstat(imp->ctl_path, &st) == 0 && st.st_dev == imp->ctl_dev && st.st_ino == imp->ctl_ino)
+			unlink(imp->ctl_path);
+	}
+}
+#else
+static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r) {}
+static void ctl_start(struct sep_import *imp) {}
+static void ctl_stop(struct sep_import *imp) {}
+#endif
+
 static void imp_schedule(struct sep_import *imp);
 static void imp_session_start(struct sep_import *imp);
 
 /* Everything about the current attempt/session goes; proxies too. */
 static void imp_teardown(struct sep_import *imp)
 {
+	ctl_stop(imp);
 	proxies_clear(imp);
 	if (imp->hs_timer) {
 		loop_timer_cancel(imp->lp, imp->hs_timer);
@@ -503,6 +746,7 @@ static void imp_session_event(void *arg, int ev, int code, const char *reason)
 		if (imp->lasterr[0] || (imp->flags & SEP_IMPORT_VERBOSE))
 			msg("%s: connected to %s", imp->uristr, sep_peer_host(imp->sess));
 		imp->lasterr[0] = 0;
+		ctl_start(imp);
 		if (!sep_watch(imp->sess, imp->uri.query, imp_record, imp)) {
 			snprintf(imp->why, sizeof imp->why, "cannot start WATCH");
 			imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
@@ -565,6 +809,7 @@ struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_sc
 	imp->mode = scope == NS_USERS ? 0600 : 0666;
 	imp->flags = flags;
 	imp->fd = -1;
+	imp->ctl_fd = -1;
 	snprintf(imp->uristr, sizeof imp->uristr, "%s", uri);
 	imp->port = imp->uri.port ? imp->uri.port :
 	            imp->uri.scheme == REMOTE_SSH ? 22 : SEP_DEFAULT_PORT;
