@@ -3,7 +3,8 @@
  *   dls                      NAME HOST PROTO SCOPE table, this host's first
  *   socat - UNIX-CONNECT:$(dls -1 -f lame)
  *
- * Listing is the one resolver (core/ns.c); -w adds the monitor (core/monitor.c). */
+ * Listing is the one resolver (core/ns.c); -w adds the monitor (core/monitor.c); a
+ * remote query is one call to list_remote(). */
 #include "applets.h"
 #include "loop.h"
 #include "monitor.h"
@@ -18,7 +19,9 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char dls_usage[] =
 	"usage: dls [-1] [-f] [-l] [--json] [-w] [QUERY...]\n"
@@ -40,119 +43,202 @@ const char dls_usage[] =
 enum fmt { F_TABLE, F_ONE, F_PATH, F_LONG, F_JSON };
 
 static enum fmt fmt;
+static int watching;
+static char **queries;   /* the local queries */
+static int nqueries;
 static int header_done;
-static const char *remote_prefix;  /* the URI a remote entry came from, or NULL */
 
-static void json_str(const char *s)
+static const char *owner(const struct ns_service *s)
 {
+	static char buf[32];
+	struct passwd *pw = getpwuid(s->uid);
+	if (pw)
+		return pw->pw_name;
+	snprintf(buf, sizeof buf, "%u", (unsigned)s->uid);
+	return buf;
+}
+
+static const char *group(const struct ns_service *s)
+{
+	static char buf[32];
+	struct group *gr = getgrgid(s->gid);
+	if (gr)
+		return gr->gr_name;
+	snprintf(buf, sizeof buf, "%u", (unsigned)s->gid);
+	return buf;
+}
+
+/* ---- output ---- */
+
+/* A JSON string: quotes, backslashes and control characters escaped; bytes that are
+ * not UTF-8 become U+FFFD (file names are bytes, JSON is text). */
+static void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
 	putchar('"');
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = *s;
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			printf("\\%c", c);
-		else if (c < 0x20)
+			s++;
+		} else if (c < 0x20 || c == 0x7f) {
 			printf("\\u%04x", c);
-		else
+			s++;
+		} else if (c < 0x80) {
 			putchar(c);
+			s++;
+		} else {
+			/* a lead byte and its continuation bytes, or U+FFFD */
+			int len = c >= 0xf8 || c < 0xc2 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2, i = 1;
+			while (i < len && (s[i] & 0xc0) == 0x80)
+				i++;
+			if (len && i == len) {
+				fwrite(s, 1, len, stdout);
+				s += len;
+			} else {
+				fputs("\\ufffd", stdout);
+				s++;
+			}
+		}
 	}
 	putchar('"');
 }
 
-static const char *owner(uid_t u, char *buf, size_t n)
+/* key (with its opening punctuation, up to the closing quote) and a JSON string */
+static void jfield(const char *key, const char *val)
 {
-	struct passwd *pw = getpwuid(u);
-	if (pw)
-		snprintf(buf, n, "%s", pw->pw_name);
-	else
-		snprintf(buf, n, "%u", (unsigned)u);
-	return buf;
+	printf("%s\":", key);
+	json_str(val);
 }
 
-static const char *group(gid_t g, char *buf, size_t n)
+static const char *scope_col(const struct ns_service *s, const char *origin)
 {
-	struct group *gr = getgrgid(g);
-	if (gr)
-		snprintf(buf, n, "%s", gr->gr_name);
-	else
-		snprintf(buf, n, "%u", (unsigned)g);
-	return buf;
+	return origin ? origin : ns_scope_name(s->scope);
 }
 
-static const char *scope_col(const struct ns_service *s)
+static const char *proto_col(const struct ns_service *s)
 {
-	return remote_prefix ? remote_prefix : ns_scope_name(s->scope);
+	return *s->proto ? s->proto : "-";
 }
 
-static void print_one(const struct ns_service *s, const char *mark)
+static void print_header(void)
 {
-	char u[64], g[64];
-	if (mark)
-		fputs(mark, stdout);
+	if (header_done++)
+		return;
+	if (fmt == F_TABLE)
+		printf("%-16s %-20s %-28s %s\n", "NAME", "HOST", "PROTO", "SCOPE");
+	else if (fmt == F_LONG)
+		printf("%-10s %-10s %-5s %-16s %-20s %-28s %-9s %s\n", "OWNER", "GROUP", "MODE", "NAME",
+		       "HOST", "PROTO", "SCOPE", "FLAGS");
+}
+
+/* origin: NULL for this host's tree, else the remote URI it came from.
+ * event: NULL in a plain listing, else "present", "appeared" or "vanished" (-w). */
+static void print_row(const struct ns_service *s, const char *origin, const char *event)
+{
+	if (!event || !strcmp(event, "present"))
+		print_header();
+	const char *mark = !event || !strcmp(event, "present") ? "" :
+	                   !strcmp(event, "appeared") ? "+ " : "- ";
 	switch (fmt) {
 	case F_ONE:
-		printf("%s.%s\n", s->name, s->host);
+		printf("%s%s.%s\n", mark, s->name, s->host);
 		break;
 	case F_PATH:
-		if (remote_prefix)
-			printf("%s/%s\n", remote_prefix, s->rel);
+		if (origin)
+			printf("%s%s/%s\n", mark, origin, s->rel);
 		else
-			printf("%s\n", s->path);
+			printf("%s%s\n", mark, s->path);
 		break;
 	case F_TABLE:
-		if (!header_done++ && !mark)
-			printf("%-16s %-20s %-28s %s\n", "NAME", "HOST", "PROTO", "SCOPE");
-		printf("%-16s %-20s %-28s %s\n", s->name, s->host, *s->proto ? s->proto : "-",
-		       scope_col(s));
+		printf("%s%-16s %-20s %-28s %s\n", mark, s->name, s->host, proto_col(s), scope_col(s, origin));
 		break;
 	case F_LONG:
-		if (!header_done++ && !mark)
-			printf("%-10s %-10s %-5s %-16s %-20s %-28s %-9s %s\n", "OWNER", "GROUP", "MODE",
-			       "NAME", "HOST", "PROTO", "SCOPE", "FLAGS");
-		printf("%-10s %-10s %04o  %-16s %-20s %-28s %-9s %s\n", owner(s->uid, u, sizeof u),
-		       group(s->gid, g, sizeof g), (unsigned)s->mode, s->name, s->host,
-		       *s->proto ? s->proto : "-", scope_col(s), s->untrusted ? "UNTRUSTED" : "-");
+		printf("%s%-10s %-10s %04o  %-16s %-20s %-28s %-9s %s\n", mark, owner(s), group(s),
+		       (unsigned)s->mode, s->name, s->host, proto_col(s), scope_col(s, origin),
+		       s->untrusted ? "UNTRUSTED" : "-");
 		break;
 	case F_JSON:
-		printf("{\"name\":");
-		json_str(s->name);
-		printf(",\"host\":");
-		json_str(s->host);
-		printf(",\"proto\":");
-		json_str(s->proto);
-		printf(",\"scope\":");
-		json_str(remote_prefix ? "remote" : ns_scope_name(s->scope));
-		printf(",\"n\":%u,\"path\":", s->n);
-		json_str(s->path);
-		printf(",\"rel\":");
-		json_str(s->rel);
-		if (remote_prefix) {
-			printf(",\"remote\":");
-			json_str(remote_prefix);
-		}
-		printf(",\"owner\":");
-		json_str(owner(s->uid, u, sizeof u));
-		printf(",\"group\":");
-		json_str(group(s->gid, g, sizeof g));
-		printf(",\"mode\":\"%04o\",\"untrusted\":%s}\n", (unsigned)s->mode,
+		jfield("{\"name", s->name);
+		jfield(",\"host", s->host);
+		jfield(",\"proto", s->proto);
+		jfield(",\"scope", origin ? "remote" : ns_scope_name(s->scope));
+		printf(",\"n\":%u", s->n);
+		jfield(",\"path", s->path);
+		jfield(",\"rel", s->rel);
+		if (origin)
+			jfield(",\"remote", origin);
+		jfield(",\"owner", owner(s));
+		jfield(",\"group", group(s));
+		printf(",\"uid\":%u,\"gid\":%u,\"mode\":\"%04o\",\"untrusted\":%s",
+		       (unsigned)s->uid, (unsigned)s->gid, (unsigned)s->mode,
 		       s->untrusted ? "true" : "false");
+		if (event)
+			jfield(",\"event", event);
+		puts("}");
 		break;
 	}
 }
 
-static int already(const struct ns_list *l, size_t upto, const struct ns_service *s)
+/* Sockets below another user's directory are shown by -l and --json only. */
+static int shown(const struct ns_service *s)
 {
-	for (size_t i = 0; i < upto; i++)
-		if (!strcmp(l->v[i].path, s->path))
-			return 1;
-	return 0;
+	return !s->untrusted || fmt == F_LONG || fmt == F_JSON;
+}
+
+/* ---- sources ---- */
+
+static int is_remote(const char *q)
+{
+	return !strncmp(q, "sep://", 6) || !strncmp(q, "sep+plain://", 12) || !strncmp(q, "ssh://", 6);
+}
+
+/* A remote host's services, each named by where it came from (the URI up to its
+ * query). Returns the count, or -1 with a message and *code. */
+static int list_remote(const char *uri, int *code)
+{
+#if ENABLE_TLS || ENABLE_SSH
+	char err[NS_ERR_MAX], origin[NS_ERR_MAX];
+	struct ns_list r = { 0 };
+	int n = remote_list(uri, &r, code, err, sizeof err);
+	if (n < 0)
+		msg("%s", err);
+	else if (!n)
+		msg("%s: no such service", uri);
+	const char *slash = strchr(strstr(uri, "://") + 3, '/');
+	snprintf(origin, sizeof origin, "%.*s", slash ? (int)(slash - uri) : (int)strlen(uri), uri);
+	for (size_t k = 0; k < r.n; k++)
+		print_row(&r.v[k], origin, NULL);
+	ns_list_free(&r);
+	return n;
+#else
+	msg("%s: remote queries are not available in this build (no TLS or SSH)", uri);
+	*code = DX_NOMATCH;
+	return -1;
+#endif
+}
+
+/* Print s if a query wants it (marking which); 1 if printed. */
+static int offer(const struct ns_service *s, const char *event, unsigned char *hit)
+{
+	if (!shown(s))
+		return 0;
+	int want = !nqueries;
+	for (int i = 0; i < nqueries; i++)
+		if (ns_match(queries[i], s)) {
+			want = 1;
+			if (hit)
+				hit[i] = 1;
+		}
+	if (want)
+		print_row(s, NULL, event);
+	return want;
 }
 
 static void on_change(void *arg, int appeared, const struct ns_service *s)
 {
-	if (s->untrusted && fmt != F_LONG && fmt != F_JSON)
-		return;
-	print_one(s, appeared ? "+ " : "- ");
-	fflush(stdout);
+	if (offer(s, appeared ? "appeared" : "vanished", NULL) && fflush(stdout) != 0)
+		exit(errno == EPIPE ? DX_OK : DX_IO);  /* a reader that left ends us */
 }
 
 static void on_signal(struct loop *lp, void *arg)
@@ -160,25 +246,10 @@ static void on_signal(struct loop *lp, void *arg)
 	loop_stop(lp, DX_OK);
 }
 
-static int watch(int nq, char **queries)
+static int outside_root(const char *q)
 {
-	struct loop *lp = loop_new();
-	loop_signal(lp, SIGTERM, on_signal, NULL);
-	loop_signal(lp, SIGINT, on_signal, NULL);
-	struct ns_monitor *m[64];
-	int n = 0;
-	for (int i = 0; i < (nq ? nq : 1) && n < 64; i++) {
-		char err[NS_ERR_MAX];
-		m[n] = ns_monitor_start(lp, nq ? queries[i] : "", NS_ALL, on_change, NULL, err, sizeof err);
-		if (!m[n])
-			die(DX_USAGE, "%s", err);
-		n++;
-	}
-	int rc = loop_run(lp);
-	for (int i = 0; i < n; i++)
-		ns_monitor_stop(m[i]);
-	loop_free(lp);
-	return rc;
+	size_t rl = strlen(ns_root());
+	return q[0] == '/' && (strncmp(q, ns_root(), rl) || q[rl] != '/');
 }
 
 int dls_main(int argc, char **argv)
@@ -188,78 +259,87 @@ int dls_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int one = 0, full = 0, lng = 0, json = 0, w = 0, c;
+	int one = 0, full = 0, lng = 0, json = 0, c;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "1flwh", longopts, NULL)) != -1) {
 		switch (c) {
 		case '1': one = 1; break;
 		case 'f': full = 1; break;
 		case 'l': lng = 1; break;
 		case 'j': json = 1; break;
-		case 'w': w = 1; break;
+		case 'w': watching = 1; break;
 		case 'h': fputs(dls_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
+		default:
+			if (optopt)
+				return usage_error("-%c: unknown option", optopt);
+			return usage_error("%s: unknown option", argv[optind - 1]);
 		}
 	}
 	fmt = json ? F_JSON : full ? F_PATH : one ? F_ONE : lng ? F_LONG : F_TABLE;
-	int nq = argc - optind;
-	char **queries = argv + optind;
-	int rc = DX_OK, matched = 0;
-	struct ns_list l = { 0 };
-	for (int i = 0; i < (nq ? nq : 1); i++) {
-		const char *q = nq ? queries[i] : "";
+
+	/* local and remote queries apart; every local one checked before anything runs */
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	queries = xcalloc(nargs + 1, sizeof *queries);
+	for (int i = 0; i < nargs; i++) {
 		char err[NS_ERR_MAX];
-		if (!strncmp(q, "sep://", 6) || !strncmp(q, "sep+plain://", 12) || !strncmp(q, "ssh://", 6)) {
-#if ENABLE_TLS || ENABLE_SSH
-			struct ns_list r = { 0 };
-			int code = DX_OK;
-			int n = remote_list(q, &r, &code, err, sizeof err);
-			if (n < 0) {
-				msg("%s", err);
-				rc = code;
-			} else if (n == 0) {
-				msg("%s: no such service", q);
-			}
-			/* entries are named by where they came from */
-			char base[NS_PATH_MAX];
-			const char *slash = strchr(strstr(q, "://") + 3, '/');
-			snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - q) : (int)strlen(q), q);
-			remote_prefix = base;
-			for (size_t k = 0; k < r.n; k++)
-				print_one(&r.v[k], NULL);
-			remote_prefix = NULL;
-			matched += n > 0 ? n : 0;
-			ns_list_free(&r);
-#else
-			msg("%s: remote queries are not available in this build (no TLS or SSH)", q);
-			rc = DX_NOMATCH;
-#endif
+		if (is_remote(args[i])) {
+			if (watching)
+				return usage_error("%s: -w watches local services only", args[i]);
 			continue;
 		}
-		size_t before = l.n;
-		int n = ns_resolve(q, NS_ALL, 1, &l, err, sizeof err);
-		if (n < 0) {
-			msg("%s", err);
-			return errno == EPERM ? DX_REFUSED : DX_USAGE;
-		}
-		int shown = 0;
-		for (size_t k = before; k < l.n; k++) {
-			if (already(&l, before, &l.v[k]))
-				continue;
-			if (l.v[k].untrusted && !lng && !json)
-				continue;  /* below another user's directory: shown by -l only */
-			print_one(&l.v[k], NULL);
-			shown++;
-		}
-		if (!shown && nq && !w)
-			msg("%s: no such service (searched %s)", q, ns_root());
-		matched += shown;
+		if (ns_check_query(args[i], 1, err, sizeof err) < 0)
+			return usage_error("%s", err);
+		queries[nqueries++] = args[i];
 	}
-	ns_list_free(&l);
+	unsigned char *hit = xcalloc(nargs + 1, 1);
+	struct loop *lp = NULL;
+	struct ns_monitor *m = NULL;
+	struct ns_list all = { 0 };
+	const struct ns_list *src = &all;
+	int code = DX_OK, matched = 0;
+	char err[NS_ERR_MAX];
+	if (watching) {
+		/* armed before the listing: nothing that appears in between is lost */
+		signal(SIGPIPE, SIG_IGN);
+		lp = loop_new();
+		loop_signal(lp, SIGTERM, on_signal, NULL);
+		loop_signal(lp, SIGINT, on_signal, NULL);
+		m = ns_monitor_start(lp, "", NS_ALL, on_change, NULL, err, sizeof err);
+		if (!m)
+			die(errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
+		src = ns_monitor_current(m);
+		if (fmt == F_TABLE || fmt == F_LONG)
+			print_header();
+	} else if (nqueries || !nargs) {
+		/* everything once, in resolver order; each query picks from it */
+		if (ns_resolve("", NS_ALL, 0, &all, err, sizeof err) < 0)
+			die(errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
+		for (int i = 0; i < nqueries; i++)
+			if (outside_root(queries[i]))
+				ns_resolve(queries[i], NS_ALL, 1, &all, err, sizeof err);
+	}
+	for (size_t i = 0; i < src->n; i++)
+		matched += offer(&src->v[i], watching ? "present" : NULL, hit);
+	ns_list_free(&all);
+	for (int i = 0; i < nqueries && !watching; i++)
+		if (!hit[i])
+			msg("%s: no such service (searched %s)", queries[i], ns_root());
+	free(hit);
+	/* then each remote query's services, in the order given */
+	for (int i = 0; i < nargs; i++) {
+		int n = is_remote(args[i]) ? list_remote(args[i], &code) : 0;
+		matched += n > 0 ? n : 0;
+	}
 	if (fflush(stdout) != 0)
 		die_errno(DX_IO, "stdout");
-	if (w)
-		return watch(nq, queries);
-	if (rc != DX_OK)
-		return rc;
+	if (watching) {
+		code = loop_run(lp);
+		ns_monitor_stop(m);
+		loop_free(lp);
+	}
+	free(queries);
+	if (code != DX_OK || watching)
+		return code;
 	return matched ? DX_OK : DX_NOMATCH;
 }

@@ -2,7 +2,8 @@
  *
  * The root and local/, exported/, imported/ are root's, mode 1777 (sticky, like /tmp:
  * anyone may publish, nobody may remove another's socket); users/ is 0755 with one
- * users/<name>/ 0700 per user for private (SSH) imports. Idempotent. */
+ * users/<name>/ 0700 per user for private (SSH) imports. Idempotent: running it again
+ * restores those owners and modes. */
 #include "applets.h"
 #include "ns.h"
 
@@ -21,26 +22,26 @@ const char mkroot_usage[] =
 	"As root: create the shared root DIR (default $DIPUS_ROOT, else " CONFIG_DEFAULT_ROOT ")\n"
 	"with local/, exported/, imported/ (1777, like /tmp) and users/ (0755), and\n"
 	"users/USER/ (0700, owned by USER) for each -u. Running it again is harmless.\n"
-	"An existing root owned by another user, or a symlink, is refused.\n"
-	"See doc/mkroot.md.\n";
+	"An existing root or directory owned by another user, or a symlink, is refused\n"
+	"(exit 4). See doc/mkroot.md.\n";
 
-/* Make (or keep) dirfd/name as a root-owned directory of mode, never via a link. */
+/* Make (or keep) dirfd/name as a directory of uid:gid and mode, never via a link. An
+ * existing one must be root's or uid's already: nobody else's is taken over. */
 static int make_dir(int dirfd, const char *name, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
-	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
-		die_errno(DX_IO, "%s", path);
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			die(DX_REFUSED, "%s: exists and is not a directory (a symlink?); remove it first", path);
-		die_errno(DX_IO, "%s", path);
-	}
 	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		die_errno(DX_IO, "%s: cannot create", path);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		die(DX_REFUSED, "%s: is a symbolic link or not a directory; remove it first", path);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		die_errno(DX_IO, "%s", path);
-	if (st.st_uid != 0 && st.st_uid != uid)
-		die(DX_REFUSED, "%s: exists and is owned by uid %u; remove it first", path,
-		    (unsigned)st.st_uid);
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		die(DX_REFUSED, "%s: exists and is owned by uid %u (%s); remove it first (it is not "
+		    "a directory dipus made)", path, (unsigned)st.st_uid, pw ? pw->pw_name : "?");
+	}
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
 		die_errno(DX_IO, "%s", path);
 	return fd;
@@ -50,6 +51,7 @@ int mkroot_main(int argc, char **argv)
 {
 	const char *users[64];
 	int nusers = 0, c;
+	opterr = 0;
 	while ((c = getopt(argc, argv, "u:h")) != -1) {
 		switch (c) {
 		case 'u':
@@ -58,44 +60,54 @@ int mkroot_main(int argc, char **argv)
 			users[nusers++] = optarg;
 			break;
 		case 'h': fputs(mkroot_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
+		default: return usage_error("-%c: unknown option or missing USER", optopt);
 		}
 	}
 	if (argc - optind > 1)
 		return usage_error("takes at most one DIR");
 	if (argc - optind == 1)
 		setenv("DIPUS_ROOT", argv[optind], 1);
-	if (geteuid() != 0)
-		die(DX_REFUSED, "must be run as root (a shared root belongs to root)");
+	char path[NS_PATH_MAX * 2], parent[NS_PATH_MAX];
 	const char *root = ns_root();
-	if (root[0] != '/')
-		die(DX_USAGE, "%s: the root must be an absolute path", root);
-	char parent[NS_PATH_MAX], path[NS_PATH_MAX * 2];
-	if (xsnprintf(parent, sizeof parent, "%s", root) < 0)
-		die(DX_USAGE, "%s: path too long", root);
-	char *slash = strrchr(parent, '/');
-	const char *base = root + (slash - parent) + 1;
-	if (slash == parent)
-		parent[1] = 0;
-	else
-		*slash = 0;
+	size_t len = strlen(root);
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	const char *base = root + len;
+	while (base > root && base[-1] != '/')
+		base--;
+	size_t blen = root + len - base;
+	if (root[0] != '/' || len + 2 >= NS_PATH_MAX || !blen || strspn(base, ".") >= blen)
+		return usage_error("%s: not usable as the root (an absolute path to a directory, "
+		                   "short enough for UNIX sockets)", root);
+	if (geteuid() != 0)
+		die(DX_REFUSED, "must be run as root (a shared root belongs to root; a private root "
+		    "needs no mkroot: it is made on first use)");
+	snprintf(parent, sizeof parent, "%.*s", base - root > 1 ? (int)(base - root - 1) : 1, root);
+	snprintf(path, sizeof path, "%.*s", (int)len, root);
 	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
+	/* whoever controls the parent could swap the root: it must be root's alone */
+	struct stat pst;
+	if (pfd < 0 || fstat(pfd, &pst) < 0)
 		die_errno(DX_IO, "%s", parent);
-	int rfd = make_dir(pfd, base, root, 01777, 0, 0);
+	if (pst.st_uid != 0 || ((pst.st_mode & S_IWOTH) && !(pst.st_mode & S_ISVTX)))
+		die(DX_REFUSED, "%s: a shared root must be in a directory only root controls (this "
+		    "one is not root's, or is world-writable without the sticky bit)", parent);
+	snprintf(parent, sizeof parent, "%.*s", (int)blen, base);
+	int rfd = make_dir(pfd, parent, path, 01777, 0, 0);
 	close(pfd);
-	static const char *const scopes[] = { "local", "exported", "imported" };
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, "%s/%s", root, scopes[i]);
-		close(make_dir(rfd, scopes[i], path, 01777, 0, 0));
+	static const char *const dirs[] = { "local", "exported", "imported", "users" };
+	int ufd = -1;
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%.*s/%s", (int)len, root, dirs[i]);
+		ufd = make_dir(rfd, dirs[i], path, i < 3 ? 01777 : 0755, 0, 0);
+		if (i < 3)
+			close(ufd);
 	}
-	snprintf(path, sizeof path, "%s/users", root);
-	int ufd = make_dir(rfd, "users", path, 0755, 0, 0);
 	for (int i = 0; i < nusers; i++) {
 		struct passwd *pw = getpwnam(users[i]);
-		if (!pw)
-			die(DX_USAGE, "-u %s: no such user", users[i]);
-		snprintf(path, sizeof path, "%s/users/%s", root, users[i]);
+		if (!pw || strchr(users[i], '/') || users[i][0] == '.')
+			return usage_error("-u %s: no such user", users[i]);
+		snprintf(path, sizeof path, "%.*s/users/%s", (int)len, root, users[i]);
 		close(make_dir(ufd, users[i], path, 0700, pw->pw_uid, pw->pw_gid));
 	}
 	close(ufd);

@@ -9,8 +9,8 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,20 +19,15 @@ const char service_monitor_usage[] =
 	"\n"
 	"Print '+ PATH' for each service that matches QUERY (all when none), then one line\n"
 	"per change as it happens: '+ PATH' when a service appears, '- PATH' when it\n"
-	"vanishes. Lines are flushed one by one. Runs until SIGTERM or SIGINT (exit 0).\n"
-	"Sockets below another user's directory are not reported. See doc/service-monitor.md.\n";
-
-static void print(const char *mark, const struct ns_service *s)
-{
-	if (s->untrusted)
-		return;
-	if (printf("%s %s\n", mark, s->path) < 0 || fflush(stdout) != 0)
-		exit(errno == EPIPE ? DX_OK : DX_IO);  /* a reader that left ends us */
-}
+	"vanishes, each flushed at once. Runs until SIGTERM or SIGINT (exit 0).\n"
+	"Exit: 2 usage, 4 unsafe root. See doc/service-monitor.md.\n";
 
 static void on_change(void *arg, int appeared, const struct ns_service *s)
 {
-	print(appeared ? "+" : "-", s);
+	if (s->untrusted)
+		return;
+	if (printf("%c %s\n", appeared ? '+' : '-', s->path) < 0 || fflush(stdout) != 0)
+		exit(errno == EPIPE ? DX_OK : DX_IO);  /* a reader that left ends us */
 }
 
 static void on_signal(struct loop *lp, void *arg)
@@ -42,24 +37,27 @@ static void on_signal(struct loop *lp, void *arg)
 
 int service_monitor_main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs(service_monitor_usage, stdout);
-		return DX_OK;
+	int c;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+h")) != -1) {
+		switch (c) {
+		case 'h': fputs(service_monitor_usage, stdout); return DX_OK;
+		default: return usage_error("-%c: unknown option", optopt);
+		}
 	}
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1]))
+	if (argc - optind > 1)
 		return usage_error("takes at most one QUERY");
 	signal(SIGPIPE, SIG_IGN);
 	struct loop *lp = loop_new();
 	loop_signal(lp, SIGTERM, on_signal, NULL);
 	loop_signal(lp, SIGINT, on_signal, NULL);
 	char err[NS_ERR_MAX];
-	struct ns_monitor *m = ns_monitor_start(lp, argc == 2 ? argv[1] : "", NS_ALL, on_change, NULL,
+	/* what exists comes first, as '+' lines, through the same callback */
+	struct ns_monitor *m = ns_monitor_start(lp, optind < argc ? argv[optind] : "",
+	                                        NS_ALL | NS_MONITOR_EXISTING, on_change, NULL,
 	                                        err, sizeof err);
 	if (!m)
-		die(errno == EPERM ? DX_REFUSED : DX_USAGE, "%s", err);
-	const struct ns_list *now = ns_monitor_current(m);
-	for (size_t i = 0; i < now->n; i++)
-		print("+", &now->v[i]);
+		die(errno == EPERM ? DX_REFUSED : errno == EINVAL ? DX_USAGE : DX_IO, "%s", err);
 	int rc = loop_run(lp);
 	ns_monitor_stop(m);
 	loop_free(lp);

@@ -1,15 +1,18 @@
 /* ns.c: the dipus namespace: root and directory checks, names, the resolver,
- * publishing and connecting (doc/namespace.md).
+ * publishing, connecting and reaping (doc/namespace.md).
  *
- * Every walk goes from the root's directory fd down with openat(O_NOFOLLOW), so no
- * path component is ever followed through a symlink; sockets are reached as
- * /proc/self/fd/DIRFD/NAME for the same reason. */
+ * Every walk goes from the root's directory fd down with openat(O_NOFOLLOW) and
+ * fstatat(AT_SYMLINK_NOFOLLOW), so no path component is ever followed through a
+ * symlink; sockets are bound and connected to as /proc/self/fd/DIRFD/NAME (or from
+ * inside the directory) for the same reason. */
 #include "ns.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WALK_MAX_DEPTH 32      /* proto components */
-#define WALK_MAX_ENTRIES 65536 /* sockets listed by one resolve */
+#define WALK_MAX_DEPTH 32        /* proto components */
+#define WALK_MAX_SOCKETS 16384   /* sockets listed by one resolve */
+#define WALK_MAX_DIRENTS 131072  /* directory entries looked at by one resolve */
+#define DEAD_WAITS_MAX 4         /* dead-looking slots one publish waits on */
+
+#define X_RENAME_NOREPLACE 1
 
 static const char *const scope_dirs[] = { "local", "exported", "users", "imported" };
 static const enum ns_scope scope_order[] = { NS_LOCAL, NS_EXPORTED, NS_USERS, NS_IMPORTED };
@@ -73,115 +80,121 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
+static const char *my_user(void)
+{
+	static char name[64];
+	if (!name[0]) {
+		struct passwd *pw = getpwuid(geteuid());
+		if (pw && strlen(pw->pw_name) < sizeof name && !strchr(pw->pw_name, '/') &&
+		    pw->pw_name[0] != '.')
+			snprintf(name, sizeof name, "%s", pw->pw_name);
+		else
+			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+	}
+	return name;
+}
+
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(int e, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+/* ---- directory checks ---- */
+
+static const char link_msg[] = "is a symbolic link; dipus never follows links in its tree";
+
 /* The security rule for any directory dipus uses: a directory, owned by root or us,
- * world-writable only with the sticky bit. */
+ * world-writable only with the sticky bit. errno EPERM on refusal. */
 static int check_dir_stat(const struct stat *st, const char *path, char *err, size_t errlen)
 {
 	char who[64];
-	if (S_ISLNK(st->st_mode)) {
-		snprintf(err, errlen, "%s: is a symbolic link; dipus never follows links in its tree "
-		         "(remove it, or set DIPUS_ROOT to the real directory)", path);
-		return -1;
-	}
-	if (!S_ISDIR(st->st_mode)) {
-		snprintf(err, errlen, "%s: not a directory (remove it, or set DIPUS_ROOT elsewhere)", path);
-		return -1;
-	}
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by %s, not by you or root; remove it, or set "
-		         "DIPUS_ROOT to a directory of your own",
-		         path, user_name(st->st_uid, who, sizeof who));
-		return -1;
-	}
-	if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "%s: world-writable without the sticky bit; run 'chmod +t %s' "
-		         "as its owner (or 'dipus mkroot' as root)", path, path);
-		return -1;
-	}
+	if (S_ISLNK(st->st_mode))
+		return fail(EPERM, err, errlen, "%s: %s (remove it, or set DIPUS_ROOT to the real "
+		            "directory)", path, link_msg);
+	if (!S_ISDIR(st->st_mode))
+		return fail(EPERM, err, errlen, "%s: not a directory (remove it, or set DIPUS_ROOT "
+		            "elsewhere)", path);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return fail(EPERM, err, errlen, "%s: owned by %s, not by you or root; remove it, or "
+		            "set DIPUS_ROOT to a directory of your own", path,
+		            user_name(st->st_uid, who, sizeof who));
+	if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX))
+		return fail(EPERM, err, errlen, "%s: world-writable without the sticky bit; run "
+		            "'chmod +t %s' as its owner (or 'dipus mkroot' as root)", path, path);
 	return 0;
 }
 
-/* Open an existing directory below dirfd without following a link; errno ELOOP or
- * ENOTDIR for a link or a non-directory. */
+/* Open an existing directory below dirfd without following a link. */
 static int open_dir_at(int dirfd, const char *name)
 {
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-static int fail_open(int e, const char *path, char *err, size_t errlen)
+/* Explain why open_dir_at(dirfd, name) failed with e: a link, a non-directory or one
+ * of another user is refused for that reason. */
+static int fail_open_at(int e, int dirfd, const char *name, const char *path, char *err,
+                        size_t errlen)
 {
 	struct stat st;
-	/* O_NOFOLLOW|O_DIRECTORY on a link says ENOTDIR: tell the two apart */
-	if (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-		e = ELOOP;
-	if (e == ELOOP || e == ENOTDIR)
-		errno = EPERM;  /* a security refusal, not a plain I/O error */
-	else
-		errno = e;
-	if (e == ELOOP)
-		snprintf(err, errlen, "%s: is a symbolic link; dipus never follows links in its tree "
-		         "(remove it, or set DIPUS_ROOT to the real directory)", path);
-	else if (e == ENOTDIR)
-		snprintf(err, errlen, "%s: not a directory", path);
-	else
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-	return -1;
+	if (e == ENOENT)
+		return fail(ENOENT, err, errlen, "%s: does not exist", path);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    check_dir_stat(&st, path, err, errlen) < 0)
+		return -1;
+	return fail(e == EACCES ? EPERM : e, err, errlen, "%s: %s", path, strerror(e));
+}
+
+/* May we remove (or rename over) the entry st in the directory dirfd? */
+static int may_remove_at(int dirfd, const struct stat *st)
+{
+	struct stat d;
+	uid_t me = geteuid();
+	if (me == 0)
+		return 1;
+	/* dipus is never set-uid: the real ids are the effective ones */
+	if (fstat(dirfd, &d) < 0 || faccessat(dirfd, ".", W_OK | X_OK, 0) < 0)
+		return 0;
+	return !(d.st_mode & S_ISVTX) || st->st_uid == me || d.st_uid == me;
 }
 
 int ns_open_root(int create, char *err, size_t errlen)
 {
-	const char *root = ns_root();
-	if (root[0] != '/') {
-		snprintf(err, errlen, "%s: DIPUS_ROOT must be an absolute path", root);
-		return -1;
-	}
-	size_t len = strlen(root);
-	if (len + 2 >= NS_PATH_MAX) {
-		snprintf(err, errlen, "%s: root path too long for UNIX sockets (sun_path holds %d bytes)",
-		         root, NS_PATH_MAX - 1);
-		return -1;
-	}
-	char parent[NS_PATH_MAX], base[NS_PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", root);
-	while (len > 1 && parent[len - 1] == '/')
-		parent[--len] = 0;
-	char *slash = strrchr(parent, '/');
-	snprintf(base, sizeof base, "%s", slash + 1);
-	if (slash == parent)
-		parent[1] = 0;
-	else
-		*slash = 0;
-	if (!base[0]) {
-		snprintf(err, errlen, "%s: the root cannot be /", root);
-		return -1;
-	}
-	/* the parent (e.g. /tmp) is the system's; only the root itself is checked */
-	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return fail_open(errno, parent, err, errlen);
-	int fd = open_dir_at(pfd, base);
+	char root[NS_PATH_MAX];
+	size_t len = strlen(ns_root());
+	if (ns_root()[0] != '/' || len + 2 >= NS_PATH_MAX)
+		return fail(EINVAL, err, errlen, "%s: DIPUS_ROOT must be an absolute path shorter than "
+		            "%d bytes (sun_path)", ns_root(), NS_PATH_MAX - 2);
+	memcpy(root, ns_root(), len + 1);
+	while (len > 1 && root[len - 1] == '/')  /* "dir/" would follow a link */
+		root[--len] = 0;
+	/* O_NOFOLLOW: the root itself is never a link (its parents are the system's) */
+	int fd = open_dir_at(AT_FDCWD, root);
 	if (fd < 0 && errno == ENOENT && create) {
-		/* a root nobody made is this user's private namespace */
-		if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			close(pfd);
-			snprintf(err, errlen, "%s: cannot create: %s", root, strerror(e));
-			return -1;
-		}
-		fd = open_dir_at(pfd, base);
-	}
-	int e = errno;
-	close(pfd);
-	if (fd < 0) {
-		if (e == ENOENT) {
-			snprintf(err, errlen, "%s: does not exist", root);
-			errno = ENOENT;
-			return -1;
-		}
-		fail_open(e, root, err, errlen);
-		return -1;
+		/* a root nobody made is this user's private namespace, if nobody else could
+		 * swap it: its parent must be safe too */
+		char parent[NS_PATH_MAX], why[NS_ERR_MAX];
+		struct stat pst;
+		snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(root, '/') - root), root);
+		if (stat(parent[0] ? parent : "/", &pst) < 0)
+			return fail(ENOENT, err, errlen, "%s: does not exist, nor does its parent", root);
+		if (check_dir_stat(&pst, parent, why, sizeof why) < 0)
+			return fail(EPERM, err, errlen, "%s: not created, its parent is not safe: %s", root,
+			            why);
+		if (mkdir(root, 0700) < 0 && errno != EEXIST)
+			return fail(errno == EACCES ? EPERM : errno, err, errlen, "%s: cannot create: %s",
+			            root, strerror(errno));
+		fd = open_dir_at(AT_FDCWD, root);
 	}
 	struct stat st;
+	if (fd < 0)
+		return fail_open_at(errno, AT_FDCWD, root, root, err, errlen);
 	if (fstat(fd, &st) < 0 || check_dir_stat(&st, root, err, errlen) < 0) {
 		close(fd);
 		errno = EPERM;
@@ -191,7 +204,7 @@ int ns_open_root(int create, char *err, size_t errlen)
 }
 
 /* Open (creating with mode if asked) one directory below dirfd and check it. A
- * directory of another non-root user is refused for publishing. */
+ * directory of another non-root user is refused. */
 static int step_dir(int dirfd, const char *name, int create, mode_t mode, const char *path,
                     char *err, size_t errlen)
 {
@@ -200,28 +213,20 @@ static int step_dir(int dirfd, const char *name, int create, mode_t mode, const 
 		if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST) {
 			int e = errno;
 			if (e == EACCES || e == EPERM)
-				snprintf(err, errlen, "%s: cannot create: %s (a shared root's directories are "
-				         "made by root: 'dipus mkroot')", path, strerror(e));
-			else
-				snprintf(err, errlen, "%s: cannot create: %s", path, strerror(e));
-			errno = e;
-			return -1;
+				return fail(EPERM, err, errlen, "%s: cannot create: %s (a shared root's "
+				            "directories are made by root: 'dipus mkroot')", path, strerror(e));
+			return fail(e, err, errlen, "%s: cannot create: %s", path, strerror(e));
 		}
 		fd = open_dir_at(dirfd, name);
-		/* mkdir applies the umask; the mode asked for is the mode wanted */
-		if (fd >= 0)
+		/* mkdir applies the umask; the mode asked for is the mode wanted (only on a
+		 * directory we just made and own: nothing else is ever chmod-ed) */
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+		    (st.st_mode & 07777) != mode)
 			fchmod(fd, mode);
 	}
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT) {
-			snprintf(err, errlen, "%s: does not exist", path);
-			errno = ENOENT;
-			return -1;
-		}
-		fail_open(e, path, err, errlen);
-		return -1;
-	}
+	if (fd < 0)
+		return fail_open_at(errno, dirfd, name, path, err, errlen);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || check_dir_stat(&st, path, err, errlen) < 0) {
 		close(fd);
@@ -231,69 +236,63 @@ static int step_dir(int dirfd, const char *name, int create, mode_t mode, const 
 	return fd;
 }
 
-static const char *my_user(void)
+/* ---- names ---- */
+
+/* The first run of n dots in s (n = 2 or 3), or NULL. */
+static const char *dots(const char *s, int n)
 {
-	static char name[64];
-	if (!name[0]) {
-		struct passwd *pw = getpwuid(geteuid());
-		if (pw)
-			snprintf(name, sizeof name, "%s", pw->pw_name);
-		else
-			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
-	}
-	return name;
+	for (; *s; s++)
+		if (s[0] == '.' && s[1] == '.' && (n == 2 || s[2] == '.'))
+			return s;
+	return NULL;
 }
 
-/* Validate a proto path: components not empty, not starting with '.', printable. */
-static int check_proto(const char *proto, char *err, size_t errlen)
+static int bad_char(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f;
+}
+
+int ns_check_proto(const char *proto, char *err, size_t errlen)
 {
 	if (!*proto)
 		return 0;
+	if (strlen(proto) >= NS_PATH_MAX)
+		return fail(EINVAL, err, errlen, "%.40s...: protocol path too long", proto);
 	const char *p = proto;
 	for (;;) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 0) {
-			snprintf(err, errlen, "%s: empty component in the protocol path", proto);
-			return -1;
-		}
-		if (p[0] == '.') {
-			snprintf(err, errlen, "%s: a protocol component may not start with '.' (no '.' or '..')",
-			         proto);
-			return -1;
-		}
+		if (n == 0)
+			return fail(EINVAL, err, errlen, "%s: empty component in the protocol path "
+			            "(write a/b, not a//b or a/)", proto);
+		if (p[0] == '.')
+			return fail(EINVAL, err, errlen, "%s: a protocol component may not start with '.' "
+			            "(no '.' or '..')", proto);
 		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f) {
-				snprintf(err, errlen, "%s: space or control character in the protocol path", proto);
-				return -1;
-			}
+			if (bad_char(p[i]))
+				return fail(EINVAL, err, errlen, "%s: space or control character in the "
+				            "protocol path", proto);
 		if (!e)
 			return 0;
 		p = e + 1;
 	}
 }
 
-static int check_name(const char *name, char *err, size_t errlen)
+int ns_check_name(const char *name, char *err, size_t errlen)
 {
 	size_t n = strlen(name);
-	if (n == 0) {
-		snprintf(err, errlen, "empty service name");
-		return -1;
-	}
-	if (n >= NS_NAME_MAX) {
-		snprintf(err, errlen, "%s: service name longer than %d bytes", name, NS_NAME_MAX - 1);
-		return -1;
-	}
+	if (n == 0)
+		return fail(EINVAL, err, errlen, "empty service name");
+	if (n >= NS_NAME_MAX)
+		return fail(EINVAL, err, errlen, "%s: service name longer than %d bytes", name,
+		            NS_NAME_MAX - 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = name[i];
-		if (c == '.' || c == '/') {
-			snprintf(err, errlen, "%s: a service name may not contain '%c'", name, c);
-			return -1;
-		}
-		if (c <= ' ' || c == 0x7f) {
-			snprintf(err, errlen, "%s: space or control character in the service name", name);
-			return -1;
-		}
+		if (c == '.' || c == '/')
+			return fail(EINVAL, err, errlen, "%s: a service name may not contain '%c'", name, c);
+		if (bad_char(c))
+			return fail(EINVAL, err, errlen, "%s: space or control character in the service "
+			            "name", name);
 	}
 	return 0;
 }
@@ -301,11 +300,12 @@ static int check_name(const char *name, char *err, size_t errlen)
 static int check_host(const char *host, char *err, size_t errlen)
 {
 	size_t n = strlen(host);
-	if (!n || n >= NS_HOST_MAX || strchr(host, '/') || strstr(host, "..") || host[0] == '.' ||
-	    host[n - 1] == '.') {
-		snprintf(err, errlen, "%s: not a usable host name (set DIPUS_HOST)", host);
-		return -1;
-	}
+	int bad = !n || n >= NS_HOST_MAX || strchr(host, '/') || dots(host, 2) ||
+	          host[0] == '.' || host[n - 1] == '.';
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = bad_char(host[i]);
+	if (bad)
+		return fail(EINVAL, err, errlen, "%s: not usable as a host name (set DIPUS_HOST)", host);
 	return 0;
 }
 
@@ -314,22 +314,22 @@ int ns_parse_arg(const char *arg, char name[NS_NAME_MAX], char proto[NS_PATH_MAX
 {
 	const char *slash = strchr(arg, '/');
 	size_t nlen = slash ? (size_t)(slash - arg) : strlen(arg);
-	if (nlen >= NS_NAME_MAX) {
-		snprintf(err, errlen, "%.*s: service name longer than %d bytes", (int)nlen, arg,
-		         NS_NAME_MAX - 1);
-		return -1;
-	}
+	if (nlen == 0)
+		return fail(EINVAL, err, errlen, "%s: empty service name (NAME/PROTO: the name comes "
+		            "first)", arg);
+	if (nlen >= NS_NAME_MAX)
+		return fail(EINVAL, err, errlen, "%.*s: service name longer than %d bytes", (int)nlen,
+		            arg, NS_NAME_MAX - 1);
 	memcpy(name, arg, nlen);
 	name[nlen] = 0;
-	if (check_name(name, err, errlen) < 0)
+	if (ns_check_name(name, err, errlen) < 0)
 		return -1;
 	const char *p = slash ? slash + 1 : "";
-	if (strlen(p) >= NS_PATH_MAX) {
-		snprintf(err, errlen, "%s: protocol path too long", p);
+	/* "name/" is refused as an empty component, naming the whole argument */
+	if (ns_check_proto(slash && !*p ? arg : p, err, errlen) < 0)
 		return -1;
-	}
 	snprintf(proto, NS_PATH_MAX, "%s", p);
-	return check_proto(proto, err, errlen);
+	return 0;
 }
 
 int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOST_MAX], unsigned *n)
@@ -337,17 +337,16 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
 	const char *dot = strchr(base, '.');
 	if (!dot || dot == base || (size_t)(dot - base) >= NS_NAME_MAX)
 		return -1;
-	const char *sep = strstr(dot + 1, "...");
+	const char *sep = dots(dot + 1, 3);
 	if (!sep || sep == dot + 1 || (size_t)(sep - dot - 1) >= NS_HOST_MAX)
 		return -1;
 	const char *num = sep + 3;
-	if (!*num || strlen(num) > 6)
+	size_t nl = strlen(num);
+	if (!nl || nl > 3 || (nl > 1 && num[0] == '0'))
 		return -1;
 	for (const char *q = num; *q; q++)
 		if (*q < '0' || *q > '9')
 			return -1;
-	if (strchr(sep + 3, '.'))
-		return -1;
 	memcpy(name, base, dot - base);
 	name[dot - base] = 0;
 	memcpy(host, dot + 1, sep - dot - 1);
@@ -356,78 +355,80 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
 	return 0;
 }
 
-/* ---- the resolver ---- */
+/* ---- queries ---- */
 
-enum qkind { Q_ALL, Q_NAME, Q_NAME_HOST, Q_PROTO, Q_ABS };
+enum qkind { Q_ALL, Q_WORD, Q_NAME_HOST, Q_PROTO, Q_ABS };
 
 struct query {
 	enum qkind kind;
-	char a[NS_PATH_MAX];  /* name, proto prefix or path */
-	char b[NS_HOST_MAX];  /* host */
+	char a[NS_PATH_MAX];      /* word, name, proto prefix or path */
+	char b[NS_HOST_MAX];      /* host */
 };
 
 static int parse_query(const char *q, int allow_abs, struct query *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
-	if (!q || !*q) {
-		out->kind = Q_ALL;
-		return 0;
-	}
-	if (strlen(q) >= NS_PATH_MAX) {
-		snprintf(err, errlen, "%.40s...: query too long", q);
-		return -1;
-	}
+	if (!q || !*q)
+		return 0;  /* Q_ALL */
+	size_t n = strlen(q);
+	if (n >= NS_PATH_MAX)
+		return fail(EINVAL, err, errlen, "%.40s...: query too long (at most %d bytes)", q,
+		            NS_PATH_MAX - 1);
+	for (const char *c = q; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(EINVAL, err, errlen, "control character in the query");
+	memcpy(out->a, q, n + 1);
 	if (q[0] == '/') {
-		if (!allow_abs) {
-			snprintf(err, errlen, "%s: absolute paths are not accepted here", q);
-			return -1;
-		}
+		if (!allow_abs)
+			return fail(EINVAL, err, errlen, "%s: absolute paths are not accepted here", q);
 		out->kind = Q_ABS;
-		snprintf(out->a, sizeof out->a, "%s", q);
 		return 0;
 	}
 	if (strchr(q, '/')) {
 		/* a proto prefix; a trailing slash is harmless */
-		snprintf(out->a, sizeof out->a, "%s", q);
-		size_t n = strlen(out->a);
 		while (n && out->a[n - 1] == '/')
 			out->a[--n] = 0;
-		if (check_proto(out->a, err, errlen) < 0)
-			return -1;
 		out->kind = Q_PROTO;
-		return 0;
+		return ns_check_proto(out->a, err, errlen);
 	}
-	const char *dot = strchr(q, '.');
+	char *dot = strchr(out->a, '.');
 	if (dot) {
-		if ((size_t)(dot - q) >= NS_NAME_MAX || strlen(dot + 1) >= NS_HOST_MAX || !dot[1] ||
-		    dot == q) {
-			snprintf(err, errlen, "%s: not a name.host query", q);
-			return -1;
-		}
+		if (dot == out->a || !dot[1] || strlen(dot + 1) >= NS_HOST_MAX)
+			return fail(EINVAL, err, errlen, "%s: not a NAME.HOST query", q);
+		*dot = 0;
+		memcpy(out->b, dot + 1, strlen(dot + 1) + 1);
 		out->kind = Q_NAME_HOST;
-		memcpy(out->a, q, dot - q);
-		out->a[dot - q] = 0;
-		snprintf(out->b, sizeof out->b, "%s", dot + 1);
 		return 0;
 	}
-	out->kind = Q_NAME;
-	snprintf(out->a, sizeof out->a, "%s", q);
+	out->kind = Q_WORD;
 	return 0;
 }
 
+int ns_check_query(const char *query, int allow_abs, char *err, size_t errlen)
+{
+	struct query q;
+	return parse_query(query, allow_abs, &q, err, errlen);
+}
+
+/* Does proto start with the whole components of prefix? */
 static int proto_has_prefix(const char *proto, const char *prefix)
 {
 	size_t n = strlen(prefix);
+	if (!n)
+		return 1;
 	return !strncmp(proto, prefix, n) && (proto[n] == 0 || proto[n] == '/');
 }
 
-static int match_parsed(const struct query *q, const struct ns_service *s, int as_proto)
+static int match_parsed(const struct query *q, const struct ns_service *s)
 {
+	if (s->temp)
+		return q->kind == Q_ALL;
 	switch (q->kind) {
 	case Q_ALL:
 		return 1;
-	case Q_NAME:
-		return as_proto ? proto_has_prefix(s->proto, q->a) : !strcmp(s->name, q->a);
+	case Q_WORD:
+		/* a bare word: a name, or the first component of a proto */
+		return !strcmp(s->name, q->a) || proto_has_prefix(s->proto, q->a);
 	case Q_NAME_HOST:
 		return !strcmp(s->name, q->a) && !strcmp(s->host, q->b);
 	case Q_PROTO:
@@ -444,11 +445,12 @@ int ns_match(const char *query, const struct ns_service *s)
 	char err[NS_ERR_MAX];
 	if (parse_query(query, 1, &q, err, sizeof err) < 0)
 		return 0;
-	/* a bare word matches a name, or else the first proto component */
-	return match_parsed(&q, s, 0) || (q.kind == Q_NAME && match_parsed(&q, s, 1));
+	return match_parsed(&q, s);
 }
 
-static void list_add(struct ns_list *l, const struct ns_service *s)
+/* ---- lists ---- */
+
+void ns_list_add(struct ns_list *l, const struct ns_service *s)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
@@ -464,15 +466,55 @@ void ns_list_free(struct ns_list *l)
 	l->n = l->cap = 0;
 }
 
+static const char *sort_host;
+
+static __attribute__((noinline)) int cmp_service(const struct ns_service *x, const struct ns_service *y)
+{
+	int hx = strcmp(x->host, sort_host) != 0, hy = strcmp(y->host, sort_host) != 0;
+	if (hx != hy)
+		return hx - hy;
+	int sx = scope_index(x->scope), sy = scope_index(y->scope);
+	if (sx != sy)
+		return sx - sy;
+	return strcmp(x->path, y->path);
+}
+
+/* A Shell sort (libc's qsort is big, and nothing else needs it). */
+void ns_sort(struct ns_list *l)
+{
+	sort_host = ns_host();
+	struct ns_service t;
+	for (size_t gap = l->n; gap > 1;) {
+		gap = gap < 5 ? 1 : gap * 5 / 11;
+		for (size_t i = gap; i < l->n; i++) {
+			size_t j = i;
+			t = l->v[i];
+			for (; j >= gap && cmp_service(&l->v[j - gap], &t) > 0; j -= gap)
+				l->v[j] = l->v[j - gap];
+			l->v[j] = t;
+		}
+	}
+}
+
+/* ---- the walk ---- */
+
 struct walk {
 	const char *root;
 	enum ns_scope scope;
 	const char *scopedir;          /* "local", "users/alice", ... */
+	int temps;                     /* also temporary publish names */
 	struct ns_list *out;
-	size_t entries;
-	uid_t dir_owners[WALK_MAX_DEPTH + 1];
+	size_t sockets, dirents;
+	int truncated;
+	uid_t dir_owner[WALK_MAX_DEPTH + 1];  /* the directories below the scope dir */
+	int dir_open[WALK_MAX_DEPTH + 1];     /* world-writable without sticky */
 	int depth;
 };
+
+static int is_temp_name(const char *nm)
+{
+	return !strncmp(nm, ".tmp", 4) || !strncmp(nm, ".reap.", 6);
+}
 
 static void walk_dir(struct walk *w, int dirfd, const char *rel)
 {
@@ -482,23 +524,45 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel)
 		return;
 	}
 	struct dirent *de;
-	while ((de = readdir(d)) && w->entries < WALK_MAX_ENTRIES) {
+	while ((de = readdir(d))) {
+		if (w->sockets >= WALK_MAX_SOCKETS || w->dirents >= WALK_MAX_DIRENTS) {
+			w->truncated = 1;
+			break;
+		}
+		w->dirents++;
 		const char *nm = de->d_name;
-		if (nm[0] == '.')  /* ., .., temporary publish names, control sockets */
+		int temp = 0;
+		if (nm[0] == '.') {
+			/* ., .., temporary publish names, control directories: never services */
+			if (!w->temps || !is_temp_name(nm))
+				continue;
+			temp = 1;
+		}
+		int clean = 1;
+		for (const char *c = nm; *c && clean; c++)
+			clean = !bad_char(*c);
+		if (!clean)  /* spaces or control characters: not a name dipus makes */
 			continue;
 		struct stat st;
 		if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		char sub[NS_PATH_MAX];
 		if (xsnprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
+			continue;  /* unreachable by path: sun_path would not hold it */
+		if (S_ISDIR(st.st_mode) && !temp) {
 			if (w->depth >= WALK_MAX_DEPTH)
 				continue;
 			int fd = open_dir_at(dirfd, nm);
 			if (fd < 0)
+				continue;  /* a link swapped in meanwhile, or not ours to read */
+			struct stat dst;
+			if (fstat(fd, &dst) < 0) {
+				close(fd);
 				continue;
-			w->dir_owners[w->depth++] = st.st_uid;
+			}
+			w->dir_owner[w->depth] = dst.st_uid;
+			w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
+			w->depth++;
 			walk_dir(w, fd, sub);
 			w->depth--;
 			continue;
@@ -507,81 +571,55 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel)
 			continue;
 		struct ns_service s;
 		memset(&s, 0, sizeof s);
-		if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
+		if (temp)
+			s.temp = 1;
+		else if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
 			continue;
 		if (xsnprintf(s.path, sizeof s.path, "%s/%s/%s", w->root, w->scopedir, sub) < 0)
-			continue;  /* unreachable by path: sun_path would not hold it */
+			continue;
 		snprintf(s.rel, sizeof s.rel, "%s", sub);
 		snprintf(s.proto, sizeof s.proto, "%s", rel);
 		s.scope = w->scope;
 		s.uid = st.st_uid;
 		s.gid = st.st_gid;
 		s.mode = st.st_mode & 07777;
+		s.mtime = st.st_mtime;
 		s.dev = st.st_dev;
 		s.ino = st.st_ino;
 		for (int i = 0; i < w->depth; i++)
-			if (w->dir_owners[i] != 0 && w->dir_owners[i] != st.st_uid)
+			if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
 				s.untrusted = 1;
-		list_add(w->out, &s);
-		w->entries++;
+		ns_list_add(w->out, &s);
+		w->sockets++;
 	}
 	closedir(d);
-}
-
-static int cmp_service(const void *a, const void *b)
-{
-	const struct ns_service *x = a, *y = b;
-	const char *me = ns_host();
-	int hx = strcmp(x->host, me) != 0, hy = strcmp(y->host, me) != 0;
-	if (hx != hy)
-		return hx - hy;
-	int sx = scope_index(x->scope), sy = scope_index(y->scope);
-	if (sx != sy)
-		return sx - sy;
-	return strcmp(x->path, y->path);
 }
 
 /* Walk every selected scope into all. Returns -1 only for an unsafe root. */
 static int walk_all(unsigned scopes, struct ns_list *all, char *err, size_t errlen)
 {
-	int rfd = ns_open_root(0, err, errlen);
-	if (rfd < 0)
+	int fd = ns_open_root(0, err, errlen);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	close(fd);
+	struct walk w = { .root = ns_root(), .out = all, .temps = !!(scopes & NS_TEMPS) };
+	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
 		enum ns_scope sc = scope_order[i];
-		if (!(scopes & sc))
+		/* the same checks as for publishing; an unsafe scope directory, or another
+		 * user's private tree, holds nothing we would use */
+		if (!(scopes & sc) || (fd = ns_open_dir(sc, "", 0, ignored, sizeof ignored)) < 0)
 			continue;
-		char scopedir[NS_PATH_MAX];
-		int fd;
-		if (sc == NS_USERS) {
-			snprintf(scopedir, sizeof scopedir, "users/%s", my_user());
-			int ufd = open_dir_at(rfd, "users");
-			if (ufd < 0)
-				continue;
-			fd = open_dir_at(ufd, my_user());
-			close(ufd);
-			/* another user's private tree is never ours to list */
-			struct stat st;
-			if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid())) {
-				close(fd);
-				fd = -1;
-			}
-		} else {
-			snprintf(scopedir, sizeof scopedir, "%s", scope_dirs[i]);
-			fd = open_dir_at(rfd, scope_dirs[i]);
-		}
-		if (fd < 0)
-			continue;
-		struct stat st;
-		char ignored[NS_ERR_MAX];
-		if (fstat(fd, &st) < 0 || check_dir_stat(&st, scopedir, ignored, sizeof ignored) < 0) {
-			close(fd);
-			continue;
-		}
-		struct walk w = { .root = ns_root(), .scope = sc, .scopedir = scopedir, .out = all };
+		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
+		         sc == NS_USERS ? my_user() : "");
+		w.scope = sc;
+		w.scopedir = scopedir;
+		w.depth = 0;
 		walk_dir(&w, fd, "");
 	}
-	close(rfd);
+	static int warned;
+	if (w.truncated && !warned++)
+		msg("%s: too many entries; the listing is incomplete", ns_root());
 	return 0;
 }
 
@@ -589,7 +627,7 @@ static int walk_all(unsigned scopes, struct ns_list *all, char *err, size_t errl
 static int resolve_outside(const char *path, struct ns_list *out)
 {
 	struct stat st;
-	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= NS_PATH_MAX)
+	if (strlen(path) >= NS_PATH_MAX || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return 0;
 	struct ns_service s;
 	memset(&s, 0, sizeof s);
@@ -604,9 +642,10 @@ static int resolve_outside(const char *path, struct ns_list *out)
 	s.uid = st.st_uid;
 	s.gid = st.st_gid;
 	s.mode = st.st_mode & 07777;
+	s.mtime = st.st_mtime;
 	s.dev = st.st_dev;
 	s.ino = st.st_ino;
-	list_add(out, &s);
+	ns_list_add(out, &s);
 	return 1;
 }
 
@@ -618,80 +657,110 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
 		return -1;
 	const char *root = ns_root();
 	size_t rl = strlen(root);
-	if (q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/')) {
+	if (q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
 		return resolve_outside(q.a, out);
-	}
 	struct ns_list all = { 0 };
 	if (walk_all(scopes, &all, err, errlen) < 0) {
+		int e = errno;
 		ns_list_free(&all);
+		errno = e;
 		return -1;
 	}
-	qsort(all.v, all.n, sizeof *all.v, cmp_service);
+	ns_sort(&all);
 	size_t before = out->n;
 	for (size_t i = 0; i < all.n; i++)
-		if (match_parsed(&q, &all.v[i], 0))
-			list_add(out, &all.v[i]);
-	/* a bare word that names no service is a one-component proto prefix */
-	if (out->n == before && q.kind == Q_NAME)
-		for (size_t i = 0; i < all.n; i++)
-			if (match_parsed(&q, &all.v[i], 1))
-				list_add(out, &all.v[i]);
+		if (match_parsed(&q, &all.v[i]))
+			ns_list_add(out, &all.v[i]);
 	ns_list_free(&all);
 	return (int)(out->n - before);
 }
 
 /* ---- reaching a socket without following links ---- */
 
+enum { AT_BIND, AT_CONNECT };
+
+/* bind() or connect() sock to dirfd/base without resolving any path component again:
+ * through /proc/self/fd/DIRFD/BASE, or (no /proc, or that would not fit sun_path) from
+ * inside the directory, returning to the working directory after. */
+static int sock_at(int op, int sock, int dirfd, const char *base)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r, e;
+	if (!xsnprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, base)) {
+		r = op == AT_BIND ? bind(sock, (struct sockaddr *)&sa, sizeof sa)
+		                  : connect(sock, (struct sockaddr *)&sa, sizeof sa);
+		if (r == 0 || errno != ENOENT || !access("/proc/self/fd", F_OK))
+			return r;
+	}
+	/* no /proc, or that path would not fit: from inside the directory */
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || xsnprintf(sa.sun_path, sizeof sa.sun_path, "%s", base) || fchdir(dirfd) < 0) {
+		e = cwd < 0 ? errno : ENAMETOOLONG;
+		r = -1;
+	} else {
+		r = op == AT_BIND ? bind(sock, (struct sockaddr *)&sa, sizeof sa)
+		                  : connect(sock, (struct sockaddr *)&sa, sizeof sa);
+		e = errno;
+		if (fchdir(cwd) < 0)
+			die_errno(DX_IO, "cannot return to the working directory");
+	}
+	if (cwd >= 0)
+		close(cwd);
+	errno = e;
+	return r;
+}
+
 /* Open the directory that holds path: from the root with O_NOFOLLOW when path is in
  * the tree, else the parent as the system resolves it. base receives the last part. */
 static int open_parent(const char *path, char base[NS_PATH_MAX])
 {
-	const char *root = ns_root();
+	char dir[NS_PATH_MAX], err[NS_ERR_MAX];
+	const char *root = ns_root(), *slash = strrchr(path, '/');
 	size_t rl = strlen(root);
-	const char *slash = strrchr(path, '/');
-	if (!slash || !slash[1] || strlen(path) >= NS_PATH_MAX) {
+	if (path[0] != '/' || !slash[1] ||
+	    xsnprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)) {
 		errno = EINVAL;
 		return -1;
 	}
 	snprintf(base, NS_PATH_MAX, "%s", slash + 1);
-	if (strncmp(path, root, rl) || path[rl] != '/') {
-		char dir[NS_PATH_MAX];
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (strncmp(path, root, rl) || path[rl] != '/')
 		return open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	char err[NS_ERR_MAX];
 	int fd = ns_open_root(0, err, sizeof err);
-	if (fd < 0)
-		return -1;
-	const char *p = path + rl + 1;
-	while (p < slash + 1) {
-		const char *e = strchr(p, '/');
-		if (!e || e > slash)
-			break;
-		char comp[NS_PATH_MAX];
-		snprintf(comp, sizeof comp, "%.*s", (int)(e - p), p);
-		int nfd = comp[0] ? open_dir_at(fd, comp) : dup(fd);
+	for (char *c = dir + rl, *e; fd >= 0 && c; c = e) {
+		if ((e = strchr(c, '/')))
+			*e++ = 0;
+		if (!*c)
+			continue;
+		int nfd = strcmp(c, ".") && strcmp(c, "..") ? open_dir_at(fd, c) : (errno = EINVAL, -1);
 		int en = errno;
 		close(fd);
-		if (nfd < 0) {
-			errno = en;
-			return -1;
-		}
+		errno = en;
 		fd = nfd;
-		p = e + 1;
 	}
 	return fd;
 }
 
-static int sockaddr_at(int dirfd, const char *base, struct sockaddr_un *sa)
+/* A non-blocking probe of dirfd/base: 1 live (accepted, or its backlog is full), 0
+ * refused (dead), -1 not a socket or not ours to judge (errno). */
+static int probe_at(int dirfd, const char *base)
 {
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (xsnprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", dirfd, base) < 0) {
-		errno = ENAMETOOLONG;
+	struct stat st;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = ENOTSOCK;
 		return -1;
 	}
-	return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int r = sock_at(AT_CONNECT, fd, dirfd, base);
+	int e = errno;
+	close(fd);
+	if (r == 0 || e == EAGAIN || e == EINPROGRESS)
+		return 1;
+	errno = e;
+	return e == ECONNREFUSED ? 0 : -1;
 }
 
 int ns_connect(const struct ns_service *s)
@@ -701,27 +770,21 @@ int ns_connect(const struct ns_service *s)
 	if (dfd < 0)
 		return -1;
 	struct stat st;
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		int e = errno;
-		close(dfd);
-		errno = e;
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		close(dfd);
-		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
-		return -1;
-	}
-	struct sockaddr_un sa;
 	int fd = -1;
-	if (sockaddr_at(dfd, base, &sa) == 0)
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		goto out;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
+		goto out;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && sock_at(AT_CONNECT, fd, dfd, base) < 0) {
 		int e = errno;
 		close(fd);
 		fd = -1;
 		errno = e;
 	}
+out:;
 	int e = errno;
 	close(dfd);
 	errno = e;
@@ -730,114 +793,84 @@ int ns_connect(const struct ns_service *s)
 
 int ns_probe(const char *path)
 {
-	struct ns_service s;
-	memset(&s, 0, sizeof s);
-	snprintf(s.path, sizeof s.path, "%s", path);
-	int fd = ns_connect(&s);
-	if (fd >= 0) {
-		close(fd);
-		return 1;
-	}
-	return errno == ECONNREFUSED ? 0 : -1;
-}
-
-/* liveness of base in dirfd: 1 live, 0 dead, -1 not a socket or unknown */
-static int probe_at(int dirfd, const char *base)
-{
-	struct stat st;
-	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
+	char base[NS_PATH_MAX];
+	int dfd = open_parent(path, base);
+	if (dfd < 0)
 		return -1;
-	struct sockaddr_un sa;
-	if (sockaddr_at(dirfd, base, &sa) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int r = probe_at(dfd, base);
 	int e = errno;
-	close(fd);
-	if (r == 0)
-		return 1;
-	return e == ECONNREFUSED ? 0 : -1;
+	close(dfd);
+	errno = e;
+	return r;
 }
 
 /* ---- publishing ---- */
 
 int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen)
 {
-	if (check_proto(proto, err, errlen) < 0)
+	char rel[NS_PATH_MAX * 3], path[NS_PATH_MAX * 4];
+	int users = scope == NS_USERS;
+	if (ns_check_proto(proto, err, errlen) < 0)
 		return -1;
-	int rfd = ns_open_root(create, err, errlen);
-	if (rfd < 0)
-		return -1;
-	struct stat rst;
-	fstat(rfd, &rst);
-	/* a shared (root-owned) root's scope dirs are root's to make, sticky like /tmp */
-	mode_t scope_mode = rst.st_uid == 0 ? 01777 : 0755;
-	if (rst.st_uid == 0 && geteuid() != 0)
-		create = create ? 2 : 0;  /* 2: may create below the scope dir only */
-	char path[NS_PATH_MAX * 2];
-	const char *root = ns_root();
-	int fd;
-	if (scope == NS_USERS) {
-		snprintf(path, sizeof path, "%s/users", root);
-		int ufd = step_dir(rfd, "users", create == 1, 0755, path, err, errlen);
-		close(rfd);
-		if (ufd < 0)
-			return -1;
-		snprintf(path, sizeof path, "%s/users/%s", root, my_user());
-		fd = step_dir(ufd, my_user(), create == 1, 0700, path, err, errlen);
-		close(ufd);
-		if (fd < 0 && errno == ENOENT && create == 2)
-			snprintf(err, errlen, "%s: does not exist; ask root to run 'dipus mkroot -u %s'", path,
-			         my_user());
-		if (fd >= 0) {
-			struct stat st;
-			fstat(fd, &st);
-			if (st.st_uid != geteuid()) {
-				snprintf(err, errlen, "%s: not owned by you; it must be yours alone (0700)", path);
-				close(fd);
-				return -1;
-			}
-		}
-	} else {
-		const char *sd = ns_scope_name(scope);
-		snprintf(path, sizeof path, "%s/%s", root, sd);
-		fd = step_dir(rfd, sd, create == 1, scope_mode, path, err, errlen);
-		close(rfd);
-		if (fd < 0 && errno == ENOENT && create == 2)
-			snprintf(err, errlen, "%s: does not exist; ask root to run 'dipus mkroot'", path);
-	}
+	snprintf(rel, sizeof rel, "%s%s%s%s", users ? "users/" : ns_scope_name(scope),
+	         users ? my_user() : "", *proto ? "/" : "", proto);
+	snprintf(path, sizeof path, "%s", ns_root());
+	int fd = ns_open_root(create, err, errlen);
+	struct stat st;
 	if (fd < 0)
 		return -1;
-	const char *p = proto;
-	while (*p) {
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char comp[NS_PATH_MAX];
-		snprintf(comp, sizeof comp, "%.*s", (int)n, p);
+	fstat(fd, &st);
+	/* A shared (root-owned) root's scope dirs are root's to make (dipus mkroot), sticky
+	 * like /tmp; a user's own root is private, its scope dirs plain 0755. */
+	int own = create && st.st_uid == geteuid();
+	mode_t smode = !users && st.st_uid == 0 ? 01777 : 0755;
+	for (int depth = 0;; depth++) {
+		char *c = rel, *e = strchr(c, '/');
+		if (e)
+			*e = 0;
 		size_t pl = strlen(path);
-		snprintf(path + pl, sizeof path - pl, "/%s", comp);
-		int nfd = step_dir(fd, comp, create != 0, 0755, path, err, errlen);
+		snprintf(path + pl, sizeof path - pl, "/%s", c);
+		int top = depth <= users;
+		int nfd = step_dir(fd, c, top ? own : create, top ? (depth ? 0700 : smode) : 0755, path,
+		                   err, errlen);
 		close(fd);
-		if (nfd < 0)
+		if (nfd < 0) {
+			if (errno == ENOENT && create && top)
+				snprintf(err, errlen, "%s: does not exist; ask root to run 'dipus mkroot%s%s %s'",
+				         path, users ? " -u " : "", users ? my_user() : "", ns_root());
 			return -1;
+		}
 		fd = nfd;
-		p += n;
-		if (*p == '/')
-			p++;
+		if (users && depth == 1 &&
+		    (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077))) {
+			close(fd);
+			return fail(EPERM, err, errlen, "%s: must be yours alone (mode 0700); run 'chmod 700 "
+			            "%s', or ask root for 'dipus mkroot -u %s'", path, path, my_user());
+		}
+		if (!e)
+			return fd;
+		memmove(rel, e + 1, strlen(e + 1) + 1);
 	}
-	return fd;
+}
+
+static int rename2(int dfd, const char *from, const char *to, unsigned flags)
+{
+#ifdef SYS_renameat2
+	return (int)syscall(SYS_renameat2, dfd, from, dfd, to, flags);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 static int renameat_noreplace(int dfd, const char *from, const char *to)
 {
-#ifdef SYS_renameat2
-	long r = syscall(SYS_renameat2, dfd, from, dfd, to, 1 /* RENAME_NOREPLACE */);
-	if (r == 0 || (errno != ENOSYS && errno != EINVAL))
-		return (int)r;
-#endif
-	/* no renameat2: check, then rename (a small window; see doc/namespace.md) */
+	if (rename2(dfd, from, to, X_RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL)
+		return -1;
+	/* no renameat2 here: check, then rename (a window of microseconds, see
+	 * doc/namespace.md) */
 	struct stat st;
 	if (fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
@@ -846,100 +879,150 @@ static int renameat_noreplace(int dfd, const char *from, const char *to)
 	return renameat(dfd, from, dfd, to);
 }
 
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Put our socket tmp at final, where the dead socket `dead` is: if it is still that
+ * file, rename over it (atomic: clients see the dead socket or ours, never nothing).
+ * 0 placed, -1 not. */
+static int replace_dead(int dfd, const char *tmp, const char *final, const struct stat *dead)
+{
+	struct stat st;
+	if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0 || !same_file(&st, dead))
+		return -1;
+	return renameat(dfd, tmp, dfd, final);
+}
+
+/* Try to put tmp at final. 0 placed, 1 taken (try the next n), -1 error (errno). */
+static int place(int dfd, const char *tmp, const char *final, int *waits)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		if (renameat_noreplace(dfd, tmp, final) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+		/* taken: a live socket is never replaced, a dead one is, a non-socket never */
+		struct stat st;
+		if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;  /* gone meanwhile: try the name again */
+			return 1;
+		}
+		if (!S_ISSOCK(st.st_mode) || !may_remove_at(dfd, &st) || probe_at(dfd, final) != 0 ||
+		    *waits >= DEAD_WAITS_MAX)
+			return 1;
+		/* refused once; dead only if refused again a while later */
+		(*waits)++;
+		sleep_ms(NS_DEAD_GAP_MS);
+		if (probe_at(dfd, final) != 0)
+			return 1;
+		return replace_dead(dfd, tmp, final, &st) == 0 ? 0 : 1;
+	}
+	return 1;
+}
+
 int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t mode, gid_t gid,
                int backlog, struct ns_service *out, char *err, size_t errlen)
 {
 	const char *host = ns_host();
-	if (check_name(name, err, errlen) < 0 || check_proto(proto, err, errlen) < 0 ||
+	if (ns_check_name(name, err, errlen) < 0 || ns_check_proto(proto, err, errlen) < 0 ||
 	    check_host(host, err, errlen) < 0)
 		return -1;
 	memset(out, 0, sizeof *out);
-	const char *root = ns_root();
-	char scopedir[NS_PATH_MAX];
+	char dirpath[NS_PATH_MAX * 3];
 	if (scope == NS_USERS)
-		snprintf(scopedir, sizeof scopedir, "users/%s", my_user());
+		snprintf(dirpath, sizeof dirpath, "%s/users/%s", ns_root(), my_user());
 	else
-		snprintf(scopedir, sizeof scopedir, "%s", ns_scope_name(scope));
-	/* the longest name we might take: ...999999 */
-	char longest[NS_PATH_MAX * 2];
-	int plen = snprintf(longest, sizeof longest, "%s/%s/%s%s%s.%s...999", root, scopedir, proto,
-	                    *proto ? "/" : "", name, host);
-	if (plen >= NS_PATH_MAX) {
-		snprintf(err, errlen, "%s/%s/%s%s%s.%s...N: socket path would be %d bytes; sun_path holds "
-		         "%d (shorten DIPUS_ROOT, the protocol or the name)", root, scopedir, proto,
-		         *proto ? "/" : "", name, host, plen, NS_PATH_MAX - 1);
-		return -1;
-	}
+		snprintf(dirpath, sizeof dirpath, "%s/%s", ns_root(), ns_scope_name(scope));
+	size_t dl = strlen(dirpath);
+	if (*proto)
+		snprintf(dirpath + dl, sizeof dirpath - dl, "/%s", proto);
+	/* the longest name we might take: ...999 */
+	size_t plen = strlen(dirpath) + strlen(name) + strlen(host) + 8;
+	if (plen >= NS_PATH_MAX)
+		return fail(EINVAL, err, errlen, "%s/%s.%s...N: socket path would be %zu bytes; sun_path "
+		            "holds %d (shorten DIPUS_ROOT, the protocol or the name)", dirpath, name,
+		            host, plen, NS_PATH_MAX - 1);
 	int dfd = ns_open_dir(scope, proto, 1, err, errlen);
 	if (dfd < 0)
 		return -1;
+	static unsigned seq;
+	char tmp[64], final[NS_PATH_MAX];
+	const char *step = "socket";
+	int r = -1, e, waits = 0;
+	unsigned n = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		close(dfd);
-		return -1;
-	}
-	char tmp[64];
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(tmp, sizeof tmp, ".tmp.%d.%ld", (int)getpid(), (long)(ts.tv_nsec ^ ts.tv_sec));
-	struct sockaddr_un sa;
-	char final[NS_NAME_MAX + NS_HOST_MAX + 16];
-	struct stat st;
-	if (sockaddr_at(dfd, tmp, &sa) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		snprintf(err, errlen, "%s/%s/%s: bind: %s", root, scopedir, proto, strerror(errno));
+	e = errno;
+	if (fd < 0)
 		goto fail;
+	step = "bind";
+	for (int i = 0; i < 8 && r < 0; i++) {
+		/* a stale one of an earlier process with our pid: the next number */
+		snprintf(tmp, sizeof tmp, ".tmp.%d.%u", (int)getpid(), seq++);
+		r = sock_at(AT_BIND, fd, dfd, tmp);
+		e = errno;
+		if (r < 0 && e != EADDRINUSE)
+			break;
 	}
+	if (r < 0)
+		goto fail;
+	step = "setting the socket's mode or group";
 	if (fchmodat(dfd, tmp, mode & 0777, 0) < 0 ||
-	    (gid != (gid_t)-1 && fchownat(dfd, tmp, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0)) {
-		snprintf(err, errlen, "%s/%s/%s: setting the socket's mode or group: %s", root, scopedir,
-		         proto, strerror(errno));
-		goto fail_unlink;
-	}
-	if (listen(fd, backlog > 0 ? backlog : 64) < 0) {
-		snprintf(err, errlen, "listen: %s", strerror(errno));
-		goto fail_unlink;
-	}
-	for (unsigned n = 0; n < 1000; n++) {
-		snprintf(final, sizeof final, "%s.%s...%u", name, host, n);
-		if (renameat_noreplace(dfd, tmp, final) == 0)
-			goto published;
-		if (errno != EEXIST) {
-			snprintf(err, errlen, "%s: rename: %s", final, strerror(errno));
-			goto fail_unlink;
+	    (gid != (gid_t)-1 && fchownat(dfd, tmp, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0))
+		goto fail_errno;
+	step = "listen";
+	if (listen(fd, backlog > 0 ? backlog : 64) < 0)
+		goto fail_errno;
+	step = "rename";
+	for (;; n++) {
+		if (n > NS_N_MAX) {
+			errno = EEXIST;
+			step = "1000 instances already published";
+			goto fail_errno;
 		}
-		/* taken: a live socket is never replaced, a dead one is, a non-socket never */
-		if (probe_at(dfd, final) == 0 && probe_at(dfd, final) == 0 &&
-		    renameat(dfd, tmp, dfd, final) == 0)
-			goto published;
+		snprintf(final, sizeof final, "%s.%s...%u", name, host, n);
+		r = place(dfd, tmp, final, &waits);
+		if (r == 0)
+			break;
+		if (r < 0)
+			goto fail_errno;
 	}
-	snprintf(err, errlen, "%s.%s: 1000 instances already published", name, host);
-	goto fail_unlink;
-published:
-	fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW);
+	struct stat st;
+	if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		memset(&st, 0, sizeof st);
 	close(dfd);
 	/* lengths were checked against sun_path above */
-	if (xsnprintf(out->path, sizeof out->path, "%s/%s/%s%s%s", root, scopedir, proto,
-	              *proto ? "/" : "", final) < 0 ||
-	    xsnprintf(out->rel, sizeof out->rel, "%s%s%s", proto, *proto ? "/" : "", final) < 0)
-		abort();
+	xsnprintf(out->path, sizeof out->path, "%s/%s", dirpath, final);
+	xsnprintf(out->rel, sizeof out->rel, "%s%s%s", proto, *proto ? "/" : "", final);
 	snprintf(out->proto, sizeof out->proto, "%s", proto);
 	snprintf(out->name, sizeof out->name, "%s", name);
 	snprintf(out->host, sizeof out->host, "%s", host);
-	out->n = (unsigned)strtoul(strstr(final, "...") + 3, NULL, 10);
+	out->n = n;
 	out->scope = scope;
 	out->uid = st.st_uid;
 	out->gid = st.st_gid;
 	out->mode = st.st_mode & 07777;
+	out->mtime = st.st_mtime;
 	out->dev = st.st_dev;
 	out->ino = st.st_ino;
 	return fd;
-fail_unlink:
+fail_errno:
+	e = errno;
 	unlinkat(dfd, tmp, 0);
 fail:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	close(dfd);
-	return -1;
+	return fail(e == EACCES ? EPERM : e, err, errlen, "%s: %s: %s", dirpath, step, strerror(e));
 }
 
 int ns_unpublish(const struct ns_service *s, int listen_fd)
@@ -955,6 +1038,43 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
 	    st.st_ino == s->ino && st.st_dev == s->dev)
 		r = unlinkat(dfd, base, 0);
+	else
+		errno = ESTALE;
+	int e = errno;
 	close(dfd);
+	errno = e;
+	return r;
+}
+
+int ns_reap_one(const struct ns_service *s, int dry, char *err, size_t errlen)
+{
+	char base[NS_PATH_MAX];
+	int dfd = open_parent(s->path, base);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : fail(errno, err, errlen, "%s", strerror(errno));
+	struct stat st;
+	int r = 0;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_ino != s->ino || st.st_dev != s->dev || probe_at(dfd, base) != 0)
+		goto out;  /* gone, replaced, or alive again */
+	if (!may_remove_at(dfd, &st)) {
+		char who[64];
+		r = fail(EPERM, err, errlen, "not yours to remove (owned by %s)",
+		         user_name(st.st_uid, who, sizeof who));
+		goto out;
+	}
+	if (dry) {
+		r = 1;
+		goto out;
+	}
+	/* the file we judged, still (checked above, microseconds ago): remove it */
+	if (unlinkat(dfd, base, 0) == 0)
+		r = 1;
+	else if (errno != ENOENT)
+		r = fail(errno, err, errlen, "%s", strerror(errno));
+out:;
+	int e = errno;
+	close(dfd);
+	errno = e;
 	return r;
 }

@@ -6,17 +6,23 @@
  *   <root>/users/<user>/<proto>/<name>.<host>...<n>
  *
  * Every function that fails writes a complete, user-facing reason into err (no
- * "dipus: applet:" prefix; the caller adds it) and returns -1. */
+ * "dipus: applet:" prefix; the caller adds it) and returns -1 with errno set: EPERM for
+ * a security refusal (unsafe root or directory, not yours: exit DX_REFUSED), EINVAL for
+ * a bad name or query (DX_USAGE), anything else for I/O. */
 #ifndef DIPUS_NS_H
 #define DIPUS_NS_H
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define NS_PATH_MAX 108   /* sizeof(sun_path): a socket path never exceeds it */
-#define NS_NAME_MAX 64
+#define NS_NAME_MAX 64    /* a name is at most 63 bytes */
 #define NS_HOST_MAX 64
 #define NS_ERR_MAX  512
+#define NS_N_MAX    999   /* instances: ...0 to ...999 */
+#define NS_DEAD_GAP_MS 100    /* dead = connection refused twice, this far apart */
+#define NS_TEMP_GRACE_S 10    /* a temporary publish name younger than this is never reaped */
 
 enum ns_scope {
 	NS_LOCAL = 1,
@@ -25,19 +31,25 @@ enum ns_scope {
 	NS_IMPORTED = 8,
 	NS_ALL = 15,
 };
+/* Flag for ns_resolve's scopes (with an empty query only): also list the sockets left
+ * under temporary publish names (.tmp*, .reap.*), with temp=1. For the reaper. */
+#define NS_TEMPS 0x100u
 
 struct ns_service {
 	char path[NS_PATH_MAX];   /* absolute socket path */
 	char rel[NS_PATH_MAX];    /* relative to the scope dir, e.g. audio/mpeg/madplay.stereo...0 */
 	enum ns_scope scope;
 	char proto[NS_PATH_MAX];  /* "" when empty */
-	char name[NS_NAME_MAX];
+	char name[NS_NAME_MAX];   /* "" for a temporary name (temp=1) */
 	char host[NS_HOST_MAX];
 	unsigned n;
 	uid_t uid;
 	gid_t gid;
 	mode_t mode;
-	int untrusted;            /* below a directory owned by another non-root user */
+	int untrusted;            /* below a directory owned by another non-root user, or one
+	                           * world-writable without the sticky bit */
+	int temp;                 /* a temporary publish name (NS_TEMPS only) */
+	time_t mtime;             /* when it was bound */
 	dev_t dev;                /* the socket file's identity (publish/unpublish) */
 	ino_t ino;
 };
@@ -51,13 +63,17 @@ const char *ns_root(void);           /* $DIPUS_ROOT, else CONFIG_DEFAULT_ROOT */
 const char *ns_host(void);           /* $DIPUS_HOST, else the node name */
 const char *ns_scope_name(enum ns_scope s); /* "local", "exported", "users", "imported" */
 
-/* Check the root (and create it 0700 when create && it is the user's own, i.e. it does
- * not exist and its parent is safe). Returns an O_DIRECTORY|O_NOFOLLOW fd or -1. */
+/* Check the root (and create it 0700 when create, it does not exist and its parent is
+ * safe: it is then the user's private namespace). Returns an O_DIRECTORY fd or -1. */
 int ns_open_root(int create, char *err, size_t errlen);
 /* Open (and with create, make) the directory of scope + proto under the root, checking
- * every component. Returns a directory fd or -1. */
+ * every component (a directory of another non-root user is refused). Returns a
+ * directory fd or -1. */
 int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen);
 
+/* Validation, with a user-facing reason in err. */
+int ns_check_name(const char *name, char *err, size_t errlen);
+int ns_check_proto(const char *proto, char *err, size_t errlen);
 /* "NAME/PROTO" or "NAME" from a helper's command line. */
 int ns_parse_arg(const char *arg, char name[NS_NAME_MAX], char proto[NS_PATH_MAX],
                  char *err, size_t errlen);
@@ -65,30 +81,54 @@ int ns_parse_arg(const char *arg, char name[NS_NAME_MAX], char proto[NS_PATH_MAX
 int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOST_MAX],
                       unsigned *n);
 
-/* The one resolver. Query forms (DESIGN.md): "" or NULL (everything), "name",
- * "name.host", "proto/prefix", "/abs/path" (only when allow_abs). scopes is a mask of
- * enum ns_scope. Result order: this host's services first, then scope order local,
- * exported, users, imported, then path. Untrusted sockets are included with
- * untrusted=1 (clients skip them; dls -l shows them). Returns the count (0 = nothing
- * matched) or -1 with err (bad query, unsafe root). */
+/* The one resolver. Query forms (doc/namespace.md):
+ *   "" or NULL      everything
+ *   "word"          services named word, and services whose proto starts with word
+ *   "name.host"     name on host; "name.host...n" that one instance
+ *   "a/b/c"         services whose proto starts with the components a/b/c, and services
+ *                   named a whose proto starts with b/c (the helpers' NAME/PROTO)
+ *   "/abs/path"     exactly that socket (only when allow_abs)
+ * scopes is a mask of enum ns_scope (| NS_TEMPS). Order: this host's services first,
+ * then scope order local, exported, users, imported, then path (byte order).
+ * Untrusted sockets are included with untrusted=1 (clients skip them; dls -l shows
+ * them). Appends to out; returns the count added (0 = nothing matched) or -1 with err
+ * (EINVAL: bad query, EPERM: unsafe root). A root that does not exist holds nothing. */
 int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list *out,
                char *err, size_t errlen);
+/* Validate a query as ns_resolve would, without walking. */
+int ns_check_query(const char *query, int allow_abs, char *err, size_t errlen);
 int ns_match(const char *query, const struct ns_service *s); /* 1 if s matches query */
+/* Sort a list in resolver order. */
+void ns_sort(struct ns_list *l);
+void ns_list_add(struct ns_list *l, const struct ns_service *s);
 void ns_list_free(struct ns_list *l);
 
-/* Connect to a resolved service without following symlinks in its path.
- * Returns a connected fd, or -1 with errno (ECONNREFUSED for a dead socket). */
+/* Connect to a resolved service without following symlinks in its path (the directory
+ * is reached by the checked walk; the socket as /proc/self/fd/DIRFD/NAME, or from
+ * inside the directory when /proc is missing or that would not fit sun_path).
+ * Returns a connected, blocking, close-on-exec fd, or -1 with errno (ECONNREFUSED for a
+ * dead socket, ENOTSOCK for a non-socket, ELOOP for a symlink). */
 int ns_connect(const struct ns_service *s);
 
-/* Publish: bind under a temporary name, listen, rename into place with the lowest free
- * <n> (a live socket is never replaced; a dead one is). mode: socket permissions;
- * gid: group or (gid_t)-1. Returns the listening fd and fills out, or -1 with err. */
+/* Publish: bind under a temporary name, set mode and group, listen, rename into place
+ * with the lowest free <n> (a live socket is never replaced; a dead one, refused twice
+ * NS_DEAD_GAP_MS apart, is; a non-socket never). mode: socket permissions; gid: group or
+ * (gid_t)-1. Returns the listening fd (blocking, close-on-exec) and fills out, or -1
+ * with err. */
 int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t mode,
                gid_t gid, int backlog, struct ns_service *out, char *err, size_t errlen);
-/* Remove a published socket if it is still the one we bound (same inode). */
+/* Remove a published socket if it is still the one we bound (same inode). Call it
+ * before closing listen_fd: while we listen nobody may judge it dead and replace it. */
 int ns_unpublish(const struct ns_service *s, int listen_fd);
 
 /* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). */
 int ns_probe(const char *path);
+/* The reaper's last step for a socket judged dead once already: if it is still the same
+ * file (dev/ino), still refuses, and the caller may remove it, remove it (unless dry).
+ * Removal moves it aside to a private temporary name first and checks its identity
+ * there, so a socket published in its place meanwhile is put back, never removed.
+ * Returns 1 removed (or would be), 0 left (alive again, changed, gone), -1 not
+ * removable (err says why). */
+int ns_reap_one(const struct ns_service *s, int dry, char *err, size_t errlen);
 
 #endif
