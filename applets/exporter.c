@@ -364,8 +364,12 @@ static void on_signal(struct loop *lp, void *arg)
 		close(ex->lfd[i]);
 	}
 	ex->nl = 0;
-	while (ex->peers)
-		peer_close(ex->peers, ex->verbose ? "closed: exporter shutting down" : NULL);
+	while (ex->peers) {
+		struct peer *p = ex->peers;
+		if (p->sess)
+			sep_session_close(p->sess, SEP_E_SHUTDOWN, "exporter shutting down");
+		peer_close(p, ex->verbose ? "closed: exporter shutting down" : NULL);
+	}
 	loop_stop(lp, 0);
 }
 

@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,21 @@ static void sess_free(struct sep_import *imp)
 	}
 }
 
+/* users/<me>: the name of our effective user (as ns.c names the directory) */
+static const char *my_name(void)
+{
+	static char name[64];
+	if (!name[0]) {
+		struct passwd *pw = getpwuid(geteuid());
+		if (pw && strlen(pw->pw_name) < sizeof name && !strchr(pw->pw_name, '/') &&
+		    pw->pw_name[0] != '.')
+			snprintf(name, sizeof name, "%s", pw->pw_name);
+		else
+			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+	}
+	return name;
+}
+
 /* Publish a proxy socket named "<name>.<host>...<n>" (the remote's host, which
  * ns_publish cannot do: it always names this host) in scope/proto, the same way
  * ns_publish does: the directory is opened and checked by ns_open_dir, the socket is
@@ -160,8 +176,9 @@ static int proxy_publish(enum ns_scope scope, const char *proto, const char *nam
 			snprintf(out->host, sizeof out->host, "%s", host);
 			out->n = n;
 			if (xsnprintf(out->rel, sizeof out->rel, "%s%s%s", proto, *proto ? "/" : "", base) ||
-			    xsnprintf(out->path, sizeof out->path, "%s/%s/%s", ns_root(),
-			              ns_scope_name(scope), out->rel)) {
+			    xsnprintf(out->path, sizeof out->path, "%s/%s%s%s/%s", ns_root(),
+			              ns_scope_name(scope), scope == NS_USERS ? "/" : "",
+			              scope == NS_USERS ? my_name() : "", out->rel)) {
 				snprintf(err, errlen, "%s: path too long for a socket", base);
 				unlinkat(dfd, base, 0);
 				goto fail;
