@@ -6,7 +6,7 @@
 #   make tinyconfig       select the local-only configuration (no TLS, no SSH)
 #   make CONFIG=FILE      build from another config file without touching .config
 #   make CC=gcc           build with the host gcc and glibc (dynamic) instead
-#   make sanitize         build ./dipus-san with ASan+UBSan (gcc, dynamic)
+#   make sanitize         build build/gcc-san/dipus with ASan+UBSan (gcc, dynamic)
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
