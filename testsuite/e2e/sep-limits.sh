@@ -25,20 +25,28 @@ else fail sep-limits/silent-peer-dropped "rc $RC after $ms ms"; fi
 wait_for 3 grep -qi 'handshake' "$EXP_LOG"
 expect_grep sep-limits/handshake-timeout-logged '127\.0\.0\.1.*handshake.*(time|timed)' "$EXP_LOG"
 
-# --- peers: two held by TLS peers (openssl s_client with an authorized key), the third refused
-( sleep 20 | openssl s_client -quiet -connect 127.0.0.1:"$PORT" -tls1_3 -cert "$CERT" -key "$KEY" >/dev/null 2>&1 ) &
+# --- peers: a second exporter (long handshake bound, so the holders stay), two peers
+# held by openssl s_client with an authorized key, the third refused
+PPORT=$(free_port)
+PLOG=$T/peers.log
+spawn "${EXP_ENV[@]}" bash -c 'exec "$0" exporter -v --listen "127.0.0.1:$1" --max-peers 2 --handshake-timeout 30 2>>"$2"' \
+	"$DIPUS" "$PPORT" "$PLOG"
+PEXP=$SPAWNED
+wait_for 10 port_listening "$PPORT"
+echo "127.0.0.1:$PPORT $EXP_FP" >>"$CLI_CONF/known_hosts"
+( sleep 30 | openssl s_client -quiet -connect 127.0.0.1:"$PPORT" -tls1_3 -cert "$CERT" -key "$KEY" >/dev/null 2>&1 ) &
 H1=$!
-( sleep 20 | openssl s_client -quiet -connect 127.0.0.1:"$PORT" -tls1_3 -cert "$CERT" -key "$KEY" >/dev/null 2>&1 ) &
+( sleep 30 | openssl s_client -quiet -connect 127.0.0.1:"$PPORT" -tls1_3 -cert "$CERT" -key "$KEY" >/dev/null 2>&1 ) &
 H2=$!
-sleep 0.5
-run timeout 10 "$DIPUS" dls "$U"
+wait_for 10 sh -c "[ \$(grep -c 'authenticated' '$PLOG') -ge 2 ]"
+run timeout 10 "$DIPUS" dls "sep://127.0.0.1:$PPORT"
 if [ "$RC" != 0 ] && [ "$RC" != 124 ]; then pass sep-limits/third-peer-refused
 else fail sep-limits/third-peer-refused "rc $RC: $(head -c 200 "$OUT")"; fi
-expect_grep sep-limits/peer-limit-logged '127\.0\.0\.1.*(peers|max-peers)' "$EXP_LOG"
+expect_grep sep-limits/peer-limit-logged '127\.0\.0\.1.*(peers|max-peers)' "$PLOG"
 pkill -P "$H1"; pkill -P "$H2"; kill "$H1" "$H2" 2>/dev/null
-# (the s_client peers never send a SEP hello: the handshake timeout drops them too)
-if wait_for 8 "$DIPUS" dls "$U"; then pass sep-limits/peers-again-after-they-leave
+if wait_for 10 "$DIPUS" dls "sep://127.0.0.1:$PPORT"; then pass sep-limits/peers-again-after-they-leave
 else fail sep-limits/peers-again-after-they-leave "dls still refused"; fi
+kill -TERM "$PEXP" 2>/dev/null
 
 # --- channels: three held open through the import proxy, the fourth refused, and the
 # three keep working
