@@ -71,12 +71,14 @@ for server in sshd dropbear; do
 	# a second client to the same host while the importer runs
 	run env DIPUS_DEBUG=1 sh -c "echo shared | '$DIPUS' dcat '$U/echo'"
 	expect_eq "ssh-import/$server/second-dcat" "shared" "$(cat "$OUT")"
+	DCAT_ERR=$ERR
 	run "$DIPUS" dls "$U"
 	expect_grep "ssh-import/$server/second-dls" 'echo' "$OUT"
 	# ... shares the importer's session through its control socket (doc/ssh.md)
 	CTL=$UDIR/.ctl/ssh-$SSH_USER@127.0.0.1:$PORT
 	if [ -S "$CTL" ]; then
-		expect_grep "ssh-import/$server/shared-no-new-handshake" 'sharing the session' "$ERR"
+		expect_grep "ssh-import/$server/shared-no-new-handshake" 'sharing the session' "$DCAT_ERR"
+		expect_eq "ssh-import/$server/still-one-ssh-session" 1 "$(( $(serves) - before ))"
 		expect_eq "ssh-import/$server/control-socket-0600" "600" "$(stat -c '%a' "$CTL" 2>/dev/null)"
 		run as_user "$SSH_USER2" socat -t 2 - UNIX-CONNECT:"$CTL"
 		[ "$RC" != 0 ] && pass "ssh-import/$server/control-socket-private" || fail "ssh-import/$server/control-socket-private" "another user connected"
