@@ -1,0 +1,401 @@
+/* ns: core/ns.c without the applets: names (parse, validate), query forms and matching,
+ * resolver order, sun_path limits, root creation, publish/connect/unpublish, dead-slot
+ * replacement, and that none of it leaves a descriptor open. */
+#include "ns.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failures;
+static char dir[] = "/tmp/dipus-ns-unit.XXXXXX";
+
+static void check(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#include <stdarg.h>
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	if (ok) {
+		printf("PASS: ns/%s\n", name);
+	} else {
+		va_list ap;
+		va_start(ap, fmt);
+		printf("FAIL: ns/%s: ", name);
+		vprintf(fmt, ap);
+		putchar('\n');
+		va_end(ap);
+		failures++;
+	}
+	fflush(stdout);
+}
+
+static int fd_count(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* ---- names ---- */
+
+static void test_parse_arg(void)
+{
+	char name[NS_NAME_MAX], proto[NS_PATH_MAX], err[NS_ERR_MAX];
+	int r = ns_parse_arg("lame/audio/x-wav/to/audio/mpeg", name, proto, err, sizeof err);
+	check(r == 0 && !strcmp(name, "lame") && !strcmp(proto, "audio/x-wav/to/audio/mpeg"),
+	      "parse_arg NAME/PROTO", "r=%d name=%s proto=%s", r, name, proto);
+	r = ns_parse_arg("madplay", name, proto, err, sizeof err);
+	check(r == 0 && !strcmp(name, "madplay") && !proto[0], "parse_arg NAME (empty proto)",
+	      "r=%d name=%s proto=%s", r, name, proto);
+
+	static const struct {
+		const char *arg, *want;
+	} bad[] = {
+		{ "", "empty service name" },
+		{ "/audio", "empty service name" },
+		{ "a.b", "a.b: a service name may not contain '.'" },
+		{ "a b", "space or control character in the service name" },
+		{ "a\tb", "space or control character in the service name" },
+		{ "x/a/../b", "may not start with '.' (no '.' or '..')" },
+		{ "x/./b", "may not start with '.'" },
+		{ "x/.hidden", "may not start with '.'" },
+		{ "x/a//b", "a//b: empty component in the protocol path" },
+		{ "x/", "x/: empty component" },
+		{ "x/a/", "empty component" },
+		{ "x/a b", "space or control character in the protocol path" },
+		{ "0123456789012345678901234567890123456789012345678901234567890123",
+		  "service name longer than 63 bytes" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char label[128];
+		xsnprintf(label, sizeof label, "parse_arg refuses '%s'", bad[i].arg);
+		err[0] = 0;
+		errno = 0;
+		r = ns_parse_arg(bad[i].arg, name, proto, err, sizeof err);
+		check(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d errno=%d err=%s",
+		      r, errno, err);
+	}
+	r = ns_parse_arg("012345678901234567890123456789012345678901234567890123456789012", name, proto,
+	                 err, sizeof err);
+	check(r == 0 && strlen(name) == 63, "parse_arg takes a 63-byte name", "r=%d %s", r, err);
+	r = ns_parse_arg("x/a.b/c-d_e+f", name, proto, err, sizeof err);
+	check(r == 0 && !strcmp(proto, "a.b/c-d_e+f"), "dots inside a proto component are fine",
+	      "r=%d %s", r, err);
+}
+
+static void test_sockname(void)
+{
+	char name[NS_NAME_MAX], host[NS_HOST_MAX];
+	unsigned n = 99;
+	int r = ns_parse_sockname("lame.stereo...0", name, host, &n);
+	check(r == 0 && !strcmp(name, "lame") && !strcmp(host, "stereo") && n == 0,
+	      "sockname name.host...0", "r=%d %s %s %u", r, name, host, n);
+	r = ns_parse_sockname("madplay.box.example.org...12", name, host, &n);
+	check(r == 0 && !strcmp(name, "madplay") && !strcmp(host, "box.example.org") && n == 12,
+	      "sockname with a dotted host", "r=%d %s %s %u", r, name, host, n);
+	static const char *const bad[] = { "lame", "lame...0", ".tmp.1.2", "x.h", "x.h...",
+	                                   "x.h...a", "x.h...1000", "x.h...01", "x....0",
+	                                   "x.h...1.2" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char label[64];
+		xsnprintf(label, sizeof label, "sockname refuses '%s'", bad[i]);
+		check(ns_parse_sockname(bad[i], name, host, &n) < 0, label, "accepted");
+	}
+}
+
+/* ---- queries ---- */
+
+static struct ns_service svc(const char *proto, const char *name, const char *host)
+{
+	struct ns_service s;
+	memset(&s, 0, sizeof s);
+	xsnprintf(s.proto, sizeof s.proto, "%s", proto);
+	xsnprintf(s.name, sizeof s.name, "%s", name);
+	xsnprintf(s.host, sizeof s.host, "%s", host);
+	xsnprintf(s.rel, sizeof s.rel, "%s%s%s.%s...0", proto, *proto ? "/" : "", name, host);
+	xsnprintf(s.path, sizeof s.path, "/r/local/%s", s.rel);
+	s.scope = NS_LOCAL;
+	return s;
+}
+
+static void test_match(void)
+{
+	struct ns_service lame = svc("audio/x-wav/to/audio/mpeg", "lame", "stereo");
+	struct ns_service text = svc("text/plain", "cat", "box.lan");
+	struct ns_service mad = svc("", "madplay", "stereo");
+	static const struct {
+		const char *q;
+		int lame, text, mad;
+	} t[] = {
+		{ "", 1, 1, 1 },
+		{ "lame", 1, 0, 0 },
+		{ "madplay", 0, 0, 1 },
+		{ "text", 0, 1, 0 },           /* a word also matches a first proto component */
+		{ "audio", 1, 0, 0 },
+		{ "audio/x-wav/to/audio/mpeg", 1, 0, 0 },
+		{ "audio/x-wav/to", 1, 0, 0 },
+		{ "audio/x-wav/", 1, 0, 0 },   /* a trailing slash is harmless */
+		{ "audio/x-w", 0, 0, 0 },      /* whole components only */
+		{ "x-wav/to", 0, 0, 0 },       /* a prefix, from the start */
+		{ "lame.stereo", 1, 0, 0 },
+		{ "lame.other", 0, 0, 0 },
+		{ "cat.box.lan", 0, 1, 0 },    /* split at the first dot */
+		{ "/r/local/madplay.stereo...0", 0, 0, 1 },
+		{ "/r/local/madplay", 0, 0, 0 },
+		{ "stereo", 0, 0, 0 },         /* a host alone is not a query */
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int a = ns_match(t[i].q, &lame), b = ns_match(t[i].q, &text), c = ns_match(t[i].q, &mad);
+		char label[96];
+		xsnprintf(label, sizeof label, "query '%s'", t[i].q);
+		check(a == t[i].lame && b == t[i].text && c == t[i].mad, label,
+		      "lame %d text %d madplay %d", a, b, c);
+	}
+	static const struct {
+		const char *q;
+		int abs;
+		const char *want;
+	} bad[] = {
+		{ "/abs/path", 0, "absolute paths are not accepted here" },
+		{ ".host", 1, "not a NAME.HOST query" },
+		{ "name.", 1, "not a NAME.HOST query" },
+		{ "a//b", 1, "empty component" },
+		{ "a/../b", 1, "may not start with '.'" },
+		{ "a\nb", 1, "control character in the query" },
+	};
+	char err[NS_ERR_MAX];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char label[96];
+		xsnprintf(label, sizeof label, "bad query #%zu refused", i);
+		err[0] = 0;
+		int r = ns_check_query(bad[i].q, bad[i].abs, err, sizeof err);
+		check(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d err=%s", r, err);
+	}
+	char longq[200];
+	memset(longq, 'a', sizeof longq - 1);
+	longq[sizeof longq - 1] = 0;
+	check(ns_check_query(longq, 1, err, sizeof err) < 0 && strstr(err, "query too long"),
+	      "a query longer than sun_path is refused", "%s", err);
+}
+
+static void test_sort(void)
+{
+	setenv("DIPUS_HOST", "me", 1);
+	struct ns_list l = { 0 };
+	const char *hosts[] = { "other", "me" };
+	enum ns_scope scopes[] = { NS_IMPORTED, NS_USERS, NS_EXPORTED, NS_LOCAL };
+	for (int i = 0; i < 400; i++) {
+		struct ns_service s = svc("p", "n", hosts[i % 2]);
+		s.scope = scopes[(i / 2) % 4];
+		xsnprintf(s.path, sizeof s.path, "/r/%s/%03d", ns_scope_name(s.scope), (i * 7919) % 400);
+		ns_list_add(&l, &s);
+	}
+	ns_sort(&l);
+	int ok = 1;
+	for (size_t i = 1; i < l.n && ok; i++) {
+		const struct ns_service *a = &l.v[i - 1], *b = &l.v[i];
+		int ha = strcmp(a->host, "me") != 0, hb = strcmp(b->host, "me") != 0;
+		int sa = 0, sb = 0;
+		for (int k = 0; k < 4; k++) {
+			if (scopes[3 - k] == a->scope)
+				sa = k;
+			if (scopes[3 - k] == b->scope)
+				sb = k;
+		}
+		ok = ha < hb || (ha == hb && (sa < sb || (sa == sb && strcmp(a->path, b->path) <= 0)));
+	}
+	check(ok && l.n == 400, "resolver order: this host, then local exported users imported, then path",
+	      "out of order");
+	ns_list_free(&l);
+}
+
+/* ---- the tree ---- */
+
+static void test_limits_and_publish(void)
+{
+	char root[256], err[NS_ERR_MAX];
+	struct ns_service s, s2;
+	int before = fd_count();
+
+	/* a root that does not exist is created 0700, when its parent is safe */
+	xsnprintf(root, sizeof root, "%s/r", dir);
+	setenv("DIPUS_ROOT", root, 1);
+	setenv("DIPUS_HOST", "h", 1);
+	int fd = ns_publish(NS_LOCAL, "echo", "text/plain", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	struct stat st;
+	check(fd >= 0 && stat(root, &st) == 0 && (st.st_mode & 07777) == 0700,
+	      "a missing root is created 0700 on first publish", "fd=%d err=%s", fd, err);
+	char want[256];
+	xsnprintf(want, sizeof want, "%s/local/text/plain/echo.h...0", root);
+	check(!strcmp(s.path, want) && !strcmp(s.rel, "text/plain/echo.h...0") && s.n == 0,
+	      "published as <root>/local/<proto>/<name>.<host>...0", "path %s rel %s", s.path, s.rel);
+	check(lstat(s.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0666,
+	      "the socket has the mode asked for", "mode %o", (unsigned)st.st_mode);
+
+	int fd2 = ns_publish(NS_LOCAL, "echo", "text/plain", 0600, (gid_t)-1, 8, &s2, err, sizeof err);
+	check(fd2 >= 0 && s2.n == 1, "a second instance gets ...1", "fd=%d n=%u err=%s", fd2, s2.n, err);
+
+	struct ns_list l = { 0 };
+	int n = ns_resolve("echo", NS_ALL, 0, &l, err, sizeof err);
+	check(n == 2 && l.v[0].n == 0 && l.v[1].n == 1 && !l.v[0].untrusted,
+	      "resolve finds both, in path order", "n=%d", n);
+	int c = n > 0 ? ns_connect(&l.v[0]) : -1;
+	check(c >= 0, "ns_connect reaches a published socket", "%s", strerror(errno));
+	if (c >= 0)
+		close(c);
+	ns_list_free(&l);
+
+	/* the temporary name never shows */
+	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
+	int tmp = 0;
+	for (size_t i = 0; i < l.n; i++)
+		tmp |= strstr(l.v[i].path, "/.tmp") != NULL;
+	check(n == 2 && !tmp, "no temporary publish name is listed", "n=%d", n);
+	ns_list_free(&l);
+
+	/* dead: the listener closed without unpublishing; replaced by the next publisher */
+	close(fd);
+	check(ns_probe(s.path) == 0, "a closed listener's socket probes dead", "probe %d",
+	      ns_probe(s.path));
+	check(ns_connect(&s) < 0 && errno == ECONNREFUSED, "ns_connect to it: ECONNREFUSED",
+	      "%s", strerror(errno));
+	uint64_t t0 = now_ms();
+	fd = ns_publish(NS_LOCAL, "echo", "text/plain", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	uint64_t dt = now_ms() - t0;
+	check(fd >= 0 && s.n == 0 && dt >= NS_DEAD_GAP_MS, "a dead ...0 is replaced after two refusals",
+	      "fd=%d n=%u after %llu ms: %s", fd, s.n, (unsigned long long)dt, err);
+	check(ns_probe(s.path) == 1, "...and the new one is live", "probe %d", ns_probe(s.path));
+
+	/* a non-socket is never replaced */
+	char p[300];
+	xsnprintf(p, sizeof p, "%s/local/text/plain/file.h...0", root);
+	FILE *f = fopen(p, "w");
+	if (f)
+		fclose(f);
+	int fd3 = ns_publish(NS_LOCAL, "file", "text/plain", 0666, (gid_t)-1, 8, &s2, err, sizeof err);
+	check(fd3 >= 0 && s2.n == 1 && lstat(p, &st) == 0 && S_ISREG(st.st_mode),
+	      "a regular file named like ...0 is kept; the socket takes ...1", "n=%u", s2.n);
+	if (fd3 >= 0) {
+		ns_unpublish(&s2, fd3);
+		close(fd3);
+	}
+
+	/* unpublish removes only our own inode */
+	check(ns_unpublish(&s, fd) == 0 && lstat(s.path, &st) < 0, "unpublish removes our socket",
+	      "%s", strerror(errno));
+	close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+
+	/* sun_path: refused with the length, never truncated */
+	char longroot[200];
+	xsnprintf(longroot, sizeof longroot, "%s/%s", dir,
+	         "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr");
+	setenv("DIPUS_ROOT", longroot, 1);
+	fd = ns_publish(NS_LOCAL, "abcdefghijklmnopqrstuvwxyz", "some/proto", 0666, (gid_t)-1, 8, &s,
+	                err, sizeof err);
+	check(fd < 0 && strstr(err, "socket path would be") && strstr(err, "sun_path holds 107"),
+	      "an over-long socket path is refused with its length", "fd=%d err=%s", fd, err);
+	check(stat(longroot, &st) < 0, "...before anything is created", "root exists");
+	/* exactly at the limit: 107 bytes fits */
+	size_t room = 107 - strlen(longroot) - strlen("/local/") - strlen(".h...999");
+	char name[NS_NAME_MAX];
+	if (room > 0 && room < NS_NAME_MAX) {
+		memset(name, 'n', room);
+		name[room] = 0;
+		fd = ns_publish(NS_LOCAL, name, "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+		check(fd >= 0 && strlen(s.path) == 105, "a path of 107 bytes (with ...999) fits",
+		      "fd=%d len=%zu err=%s", fd, strlen(s.path), err);
+		c = fd >= 0 ? ns_connect(&s) : -1;
+		check(c >= 0, "...and is reachable", "%s", strerror(errno));
+		if (c >= 0)
+			close(c);
+		if (fd >= 0) {
+			ns_unpublish(&s, fd);
+			close(fd);
+		}
+		name[room] = 'n';
+		name[room + 1] = 0;
+		fd = ns_publish(NS_LOCAL, name, "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+		check(fd < 0 && strstr(err, "would be 108 bytes"), "one byte more is refused",
+		      "fd=%d err=%s", fd, err);
+		if (fd >= 0)
+			close(fd);
+	}
+	check(fd_count() == before, "no descriptor left open", "%d before, %d after", before,
+	      fd_count());
+}
+
+static void test_unsafe(void)
+{
+	char root[256], err[NS_ERR_MAX];
+	/* a symlinked root */
+	xsnprintf(root, sizeof root, "%s/link", dir);
+	char real[256];
+	xsnprintf(real, sizeof real, "%s/real", dir);
+	mkdir(real, 0700);
+	symlink(real, root);
+	setenv("DIPUS_ROOT", root, 1);
+	struct ns_list l = { 0 };
+	int n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
+	check(n < 0 && errno == EPERM && strstr(err, "is a symbolic link"), "a symlinked root is refused",
+	      "n=%d err=%s", n, err);
+	ns_list_free(&l);
+	/* a world-writable root without the sticky bit */
+	xsnprintf(root, sizeof root, "%s/open", dir);
+	mkdir(root, 0777);
+	chmod(root, 0777);
+	setenv("DIPUS_ROOT", root, 1);
+	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
+	check(n < 0 && errno == EPERM && strstr(err, "world-writable without the sticky bit"),
+	      "a world-writable root without +t is refused", "n=%d err=%s", n, err);
+	/* not created in an unsafe parent */
+	xsnprintf(root, sizeof root, "%s/open/sub", dir);
+	setenv("DIPUS_ROOT", root, 1);
+	struct ns_service s;
+	int fd = ns_publish(NS_LOCAL, "x", "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	struct stat st;
+	check(fd < 0 && strstr(err, "not created, its parent is not safe") && stat(root, &st) < 0,
+	      "no root is created in an unsafe parent", "fd=%d err=%s", fd, err);
+	/* a relative root */
+	setenv("DIPUS_ROOT", "relative/root", 1);
+	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
+	check(n < 0 && strstr(err, "must be an absolute path"), "a relative DIPUS_ROOT is refused",
+	      "n=%d err=%s", n, err);
+	/* a root that does not exist is an empty namespace */
+	xsnprintf(root, sizeof root, "%s/none", dir);
+	setenv("DIPUS_ROOT", root, 1);
+	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
+	check(n == 0 && stat(root, &st) < 0, "a missing root lists nothing and is not created by listing",
+	      "n=%d", n);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(dir, 0755);
+	test_parse_arg();
+	test_sockname();
+	test_match();
+	test_sort();
+	test_limits_and_publish();
+	test_unsafe();
+	char cmd[300];
+	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return failures ? 1 : 0;
+}
