@@ -1,7 +1,7 @@
 # ssh-errors: every SSH failure ends with its own clear message and a non-zero exit,
 # never a hang: host unreachable, host key unknown or changed, authentication refused,
 # dipus missing on the remote, remote too old; with the embedded dbclient and OpenSSH.
-# timeout: 240
+# timeout: 600
 . "$TOP/testsuite/lib.sh"
 . "$TOP/testsuite/e2e/ssh-lib.inc"
 ssh_setup ssh-errors || exit 0

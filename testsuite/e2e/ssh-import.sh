@@ -3,7 +3,7 @@
 # SSH session carries many concurrent channels; a second dcat/dls to the same host
 # shares the importer's session through its control socket; ssh-importer does several
 # hosts at once.
-# timeout: 400
+# timeout: 600
 . "$TOP/testsuite/lib.sh"
 . "$TOP/testsuite/e2e/ssh-lib.inc"
 ssh_setup ssh-import || exit 0
