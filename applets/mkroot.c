@@ -76,9 +76,13 @@ int mkroot_main(int argc, char **argv)
 	while (base > root && base[-1] != '/')
 		base--;
 	size_t blen = root + len - base;
-	if (root[0] != '/' || len + 2 >= NS_PATH_MAX || !blen || strspn(base, ".") >= blen)
+	if (root[0] != '/' || len + 2 >= NS_PATH_MAX || !blen ||
+	    (base[0] == '.' && (blen == 1 || (blen == 2 && base[1] == '.'))))
 		return usage_error("%s: not usable as the root (an absolute path to a directory, "
 		                   "short enough for UNIX sockets)", root);
+	for (int i = 0; i < nusers; i++)
+		if (!getpwnam(users[i]) || strchr(users[i], '/') || users[i][0] == '.')
+			return usage_error("-u %s: no such user", users[i]);
 	if (geteuid() != 0)
 		die(DX_REFUSED, "must be run as root (a shared root belongs to root; a private root "
 		    "needs no mkroot: it is made on first use)");
@@ -105,8 +109,6 @@ int mkroot_main(int argc, char **argv)
 	}
 	for (int i = 0; i < nusers; i++) {
 		struct passwd *pw = getpwnam(users[i]);
-		if (!pw || strchr(users[i], '/') || users[i][0] == '.')
-			return usage_error("-u %s: no such user", users[i]);
 		snprintf(path, sizeof path, "%.*s/users/%s", (int)len, root, users[i]);
 		close(make_dir(ufd, users[i], path, 0700, pw->pw_uid, pw->pw_gid));
 	}
