@@ -934,7 +934,13 @@ static int place(int dfd, const char *tmp, const char *final, int *waits)
 int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t mode, gid_t gid,
                int backlog, struct ns_service *out, char *err, size_t errlen)
 {
-	const char *host = ns_host();
+	return ns_publish_as(scope, name, ns_host(), proto, mode, gid, backlog, out, err, errlen);
+}
+
+int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const char *proto,
+                  mode_t mode, gid_t gid, int backlog, struct ns_service *out, char *err,
+                  size_t errlen)
+{
 	if (ns_check_name(name, err, errlen) < 0 || ns_check_proto(proto, err, errlen) < 0 ||
 	    check_host(host, err, errlen) < 0)
 		return -1;

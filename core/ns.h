@@ -117,6 +117,10 @@ int ns_connect(const struct ns_service *s);
  * with err. */
 int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t mode,
                gid_t gid, int backlog, struct ns_service *out, char *err, size_t errlen);
+/* The same under another host's name (an importer's proxy for a remote service). */
+int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const char *proto,
+                  mode_t mode, gid_t gid, int backlog, struct ns_service *out, char *err,
+                  size_t errlen);
 /* Remove a published socket if it is still the one we bound (same inode). Call it
  * before closing listen_fd: while we listen nobody may judge it dead and replace it. */
 int ns_unpublish(const struct ns_service *s, int listen_fd);

@@ -290,6 +290,19 @@ static void test_limits_and_publish(void)
 		close(fd3);
 	}
 
+	/* under another host's name (an importer's proxy) */
+	fd3 = ns_publish_as(NS_IMPORTED, "mad", "far.example", "audio", 0666, (gid_t)-1, 8, &s2, err,
+	                    sizeof err);
+	xsnprintf(want, sizeof want, "%s/imported/audio/mad.far.example...0", root);
+	check(fd3 >= 0 && !strcmp(s2.path, want) && !strcmp(s2.host, "far.example"),
+	      "ns_publish_as names another host", "fd=%d path=%s err=%s", fd3, s2.path, err);
+	check(ns_publish_as(NS_LOCAL, "x", "a/b", "", 0666, (gid_t)-1, 8, &s2, err, sizeof err) < 0 &&
+	      strstr(err, "not usable as a host name"), "...but not a host with a '/'", "%s", err);
+	if (fd3 >= 0) {
+		ns_unpublish(&s2, fd3);
+		close(fd3);
+	}
+
 	/* unpublish removes only our own inode */
 	check(ns_unpublish(&s, fd) == 0 && lstat(s.path, &st) < 0, "unpublish removes our socket",
 	      "%s", strerror(errno));
