@@ -4,6 +4,8 @@
 . "$TOP/testsuite/lib.sh"
 need_cmd "tiny config build" musl-gcc || exit 0
 B=$T/build
+# a make of its own: not a job of the make that runs the suite (no jobserver notes)
+unset MAKEFLAGS MFLAGS MAKELEVEL
 # the tiny config: only local applets, nothing fetched
 if make -C "$TOP" -j2 CONFIG=config/tiny.config BUILDDIR="$B/tiny" OUT="$B/tiny/dipus" >"$T/tiny.log" 2>&1; then
 	pass "tiny.config builds"
