@@ -18,64 +18,132 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char dcat_usage[] =
 	"usage: dcat QUERY [FILE|-]...\n"
 	"\n"
-	"Send the FILEs (stdin when none; - is stdin) to the first service that matches\n"
-	"QUERY, then copy what it answers to stdout until it closes.\n"
-	"\n"
-	"QUERY: NAME, NAME.HOST, a PROTO prefix (audio/x-wav/to/audio/mpeg), an absolute\n"
-	"socket path, or sep://HOST[:PORT]/QUERY, ssh://[USER@]HOST[:PORT]/QUERY.\n"
-	"Matches are tried in dls's order (this host's first); one that refuses is skipped.\n"
+	"Send the FILEs (stdin when none; - is stdin) to the first service matching QUERY\n"
+	"(NAME, NAME.HOST, PROTO prefix, /socket/path, sep://HOST/QUERY, ssh://HOST/QUERY;\n"
+	"one that refuses is skipped), half-close, and copy its answer to stdout.\n"
 	"\n"
 	"Exit: 0 done, 1 no such service or none reachable, 2 usage, 3 I/O error,\n"
 	"4 unsafe namespace, 5 remote failure. See doc/dcat.md.\n";
 
+/* The FILE arguments, opened one at a time as the relay reaches them. */
 struct inputs {
-	int *fds;
-	const char **names;
+	char **names;
 	int n, next;
+	const char *cur;   /* what is being sent now, for messages */
 };
+
+static int open_input(const char *name)
+{
+	/* "-" is a duplicate of stdin, so the relay may close it like a file */
+	if (!strcmp(name, "-"))
+		return fcntl(0, F_DUPFD_CLOEXEC, 3);
+	return open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+}
+
+static const char *input_name(const char *name)
+{
+	return strcmp(name, "-") ? name : "stdin";
+}
 
 static int next_input(void *arg)
 {
 	struct inputs *in = arg;
-	return in->next < in->n ? in->fds[in->next++] : -1;
+	if (in->next >= in->n)
+		return RELAY_NEXT_EOF;
+	in->cur = input_name(in->names[in->next]);
+	int fd = open_input(in->names[in->next++]);
+	return fd >= 0 ? fd : RELAY_NEXT_ERROR;
 }
 
-/* Connect to the first reachable local match; -1 with a message and *code set. */
-static int connect_local(const char *query, int *code)
+/* Every FILE must be readable before anything is sent. */
+static int check_inputs(const struct inputs *in)
+{
+	for (int i = 0; i < in->n; i++) {
+		if (!strcmp(in->names[i], "-"))
+			continue;
+		int fd = open_input(in->names[i]);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			msg_errno("%s", in->names[i]);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			msg_errno("%s", in->names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A local query: connect to the first trusted match that accepts. */
+static int open_local(const char *query, char *what, size_t wlen, int *code)
 {
 	struct ns_list l = { 0 };
 	char err[NS_ERR_MAX];
-	int n = ns_resolve(query, NS_ALL, 1, &l, err, sizeof err);
-	if (n < 0) {
+	if (ns_resolve(query, NS_ALL, 1, &l, err, sizeof err) < 0) {
 		msg("%s", err);
-		*code = errno == EPERM ? DX_REFUSED : DX_USAGE;
+		*code = errno == EPERM ? DX_REFUSED : errno == EINVAL ? DX_USAGE : DX_IO;
 		return -1;
 	}
-	int fd = -1, tried = 0, last = 0;
+	int fd = -1, tried = 0, untrusted = 0, last = 0;
 	for (size_t i = 0; i < l.n && fd < 0; i++) {
-		if (l.v[i].untrusted)
-			continue;  /* below another user's directory: not to be trusted */
+		if (l.v[i].untrusted) {
+			untrusted++;  /* below another user's directory: not to be trusted */
+			continue;
+		}
 		tried++;
 		fd = ns_connect(&l.v[i]);
 		if (fd < 0) {
 			last = errno;
 			msg_debug("%s: %s", l.v[i].path, strerror(errno));
+		} else {
+			snprintf(what, wlen, "%s", l.v[i].path);
 		}
 	}
 	ns_list_free(&l);
 	if (fd >= 0)
 		return fd;
 	*code = DX_NOMATCH;
-	if (!tried)
-		msg("%s: no such service (searched %s)", query, ns_root());
-	else
+	if (tried)
 		msg("%s: no service reachable (%d tried; last: %s)", query, tried, strerror(last));
+	else if (untrusted)
+		msg("%s: only untrusted matches (see dls -l)", query);
+	else
+		msg("%s: no such service (searched %s)", query, ns_root());
 	return -1;
+}
+
+/* The one call that turns a query into a connected stream socket (half-close works
+ * both ways), local or remote. -1 with a message printed and *code set. */
+static int open_service(const char *query, char *what, size_t wlen, int *code)
+{
+	snprintf(what, wlen, "%s", query);
+#if ENABLE_TLS || ENABLE_SSH
+	if (remote_is_uri(query)) {
+		char err[NS_ERR_MAX];
+		int fd = remote_open(query, code, err, sizeof err);
+		if (fd < 0)
+			msg("%s", err);
+		return fd;
+	}
+#endif
+	if (!strncmp(query, "sep://", 6) || !strncmp(query, "sep+plain://", 12) ||
+	    !strncmp(query, "ssh://", 6)) {
+		msg("%s: remote services are not available in this build", query);
+		*code = DX_NOMATCH;
+		return -1;
+	}
+	return open_local(query, what, wlen, code);
 }
 
 int dcat_main(int argc, char **argv)
@@ -91,59 +159,48 @@ int dcat_main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("needs a QUERY");
 	const char *query = argv[optind++];
+	struct inputs in = { .names = argv + optind, .n = argc - optind, .cur = "stdin" };
+	if (check_inputs(&in) < 0)
+		return DX_IO;
 
-	/* open every FILE before connecting: a typo must not half-send the others */
-	struct inputs in = { 0 };
-	int nfiles = argc - optind;
-	in.fds = xcalloc(nfiles ? nfiles : 1, sizeof *in.fds);
-	in.names = xcalloc(nfiles ? nfiles : 1, sizeof *in.names);
-	if (!nfiles) {
-		in.fds[in.n] = 0;
-		in.names[in.n++] = "stdin";
-	}
-	for (int i = optind; i < argc; i++) {
-		int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY | O_CLOEXEC) : 0;
-		if (fd < 0)
-			die_errno(DX_IO, "%s", argv[i]);
-		in.fds[in.n] = fd;
-		in.names[in.n++] = strcmp(argv[i], "-") ? argv[i] : "stdin";
-	}
-
+	/* a closed stdout must show up as EPIPE, not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	int code = DX_OK, sock;
-#if ENABLE_TLS || ENABLE_SSH
-	if (remote_is_uri(query)) {
-		char err[NS_ERR_MAX];
-		sock = remote_open(query, &code, err, sizeof err);
-		if (sock < 0)
-			msg("%s", err);
-	} else
-#endif
-	if (!strncmp(query, "sep://", 6) || !strncmp(query, "sep+plain://", 12) ||
-	    !strncmp(query, "ssh://", 6)) {
-		msg("%s: remote services are not available in this build (no TLS or SSH)", query);
-		sock = -1;
-		code = DX_NOMATCH;
-	} else {
-		sock = connect_local(query, &code);
-	}
+	int code = DX_OK;
+	char what[NS_PATH_MAX + 16];
+	int sock = open_service(query, what, sizeof what, &code);
 	if (sock < 0)
 		return code;
 
-	struct relay_opts ro = { .flags = RELAY_B_EPIPE_ENDS, .next_a_in = next_input, .next_arg = &in };
+	int first = 0;
+	if (in.n) {
+		first = next_input(&in);
+		if (first < 0) {
+			msg_errno("%s", in.cur);
+			close(sock);
+			return DX_IO;
+		}
+	}
+	/* stdin/stdout are shared with the shell and its other children: the relay never
+	 * makes them non-blocking (that flag would leak into every process sharing them) */
+	struct relay_opts ro = {
+		.bufsize = 256 * 1024,
+		.flags = RELAY_B_EPIPE_ENDS | RELAY_SHARED_A | RELAY_CLOSE_INPUTS,
+		.next_a_in = next_input,
+		.next_arg = &in,
+	};
 	struct relay_info info;
-	in.next = 1;
-	relay_run(in.fds[0], 1, sock, sock, &ro, &info);
+	relay_run(first, 1, sock, sock, &ro, &info);
 	close(sock);
 	if (!info.err)
 		return DX_OK;
-	if (info.side == RELAY_A && info.failed_out && info.err == EPIPE)
-		return DX_OK;  /* stdout closed (dcat x | head -1): a quiet end */
-	if (info.side == RELAY_A) {
-		int cur = in.next > 0 ? in.next - 1 : 0;
-		msg("%s: %s", info.failed_out ? "stdout" : in.names[cur], strerror(info.err));
+	if (info.side == RELAY_A && info.failed_out) {
+		if (info.err == EPIPE)
+			return DX_OK;  /* stdout's reader went away (dcat x | head -1): a quiet end */
+		msg("stdout: %s", strerror(info.err));
+	} else if (info.side == RELAY_A) {
+		msg("%s: %s", in.cur, strerror(info.err));
 	} else {
-		msg("%s: %s", query, strerror(info.err));
+		msg("%s: %s", what, strerror(info.err));
 	}
 	return DX_IO;
 }

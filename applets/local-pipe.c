@@ -9,20 +9,19 @@
 const char local_pipe_usage[] =
 	"usage: dipus-local-pipe [OPTIONS] 'COMMAND' NAME[/PROTO]\n"
 	"\n"
-	"Publish <root>/local/PROTO/NAME.HOST...N and, for each connection, run COMMAND\n"
-	"through /bin/sh -c with the connection as its stdin and stdout (stderr stays\n"
-	"ours). The socket is removed on SIGTERM, SIGINT or SIGHUP.\n"
+	"Publish <root>/local/PROTO/NAME.HOST...N; per connection run /bin/sh -c COMMAND\n"
+	"with the connection as stdin and stdout. SIGTERM/SIGINT/SIGHUP remove the socket.\n"
 	"\n"
-	"  -c MAX    at most MAX connections at once (default 40); more wait in the backlog\n"
-	"  -b N      listen backlog (default 64)\n"
-	"  -m MODE   socket permissions, octal (default 0666: anyone on this machine)\n"
+	"  -c MAX    at most MAX connections at once (40); more wait in the backlog\n"
+	"  -b N      listen backlog (64)\n"
+	"  -m MODE   socket permissions, octal (0666: anyone on this machine)\n"
 	"  -g GROUP  socket group (name or number)\n"
-	"  -1        print the socket path on stdout once listening (readiness)\n"
-	"  -k        on SIGTERM also stop running children (default: let them finish)\n"
-	"  -q / -v   quiet / log each connection\n"
+	"  -1        print the socket path on stdout once listening, then close stdout\n"
+	"  -k        on SIGTERM also stop the children (default: let them finish)\n"
+	"  -q / -v   no warnings / log each connection\n"
 	"\n"
-	"COMMAND's environment: DIPUS_PEER_UID, DIPUS_PEER_GID, DIPUS_PEER_PID (the\n"
-	"client's credentials) and DIPUS_SERVICE (the socket path). See doc/local-pipe.md.\n";
+	"COMMAND gets DIPUS_PEER_UID, DIPUS_PEER_GID, DIPUS_PEER_PID and DIPUS_SERVICE.\n"
+	"See doc/local-pipe.md.\n";
 
 int local_pipe_main(int argc, char **argv)
 {

@@ -2,13 +2,13 @@
  * with the connection itself as stdin and stdout (no copy in between). At most
  * max_conns children at once: at the limit the listening socket is simply not
  * accepted from, so further clients wait in the kernel's backlog instead of being
- * refused. */
+ * refused (doc/local-pipe.md). */
 #include "ipcserver.h"
 #include "loop.h"
 #include "util.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define GRACE_MS 2000   /* -k: SIGTERM, then SIGKILL what is left after this */
+#define PAUSE_MS 200    /* out of descriptors or processes: stop accepting this long */
+
 struct server {
 	const struct ipcserver_opts *o;
 	struct loop *lp;
@@ -26,15 +29,50 @@ struct server {
 	pid_t *kids;        /* max_conns slots, 0 = free */
 	unsigned nkids;
 	int accepting;
+	int paused;         /* a resume timer is pending */
 	int stopping;
 };
 
 static void set_accepting(struct server *s, int on)
 {
-	if (s->accepting == on)
+	if (s->stopping || s->accepting == on)
 		return;
 	s->accepting = on;
 	loop_events(s->lp, s->lfd, on ? LOOP_IN : 0);
+}
+
+static void on_resume(struct loop *lp, void *arg)
+{
+	struct server *s = arg;
+	s->paused = 0;
+	if (s->nkids < s->o->max_conns)
+		set_accepting(s, 1);
+}
+
+/* Out of a resource (descriptors, processes): let clients wait in the backlog a bit. */
+static void pause_accepting(struct server *s, const char *what)
+{
+	if (s->o->verbose)
+		msg_errno("%s: %s (pausing)", s->svc.path, what);
+	set_accepting(s, 0);
+	if (!s->paused) {
+		s->paused = 1;
+		loop_timer(s->lp, PAUSE_MS, on_resume, s);
+	}
+}
+
+static void kill_kids(struct server *s, int sig)
+{
+	for (unsigned i = 0; i < s->o->max_conns; i++)
+		if (s->kids[i])
+			kill(s->kids[i], sig);
+}
+
+static void setenv_num(const char *name, long v)
+{
+	char b[24];
+	snprintf(b, sizeof b, "%ld", v);
+	setenv(name, b, 1);
 }
 
 static void spawn(struct server *s, int conn)
@@ -44,23 +82,20 @@ static void spawn(struct server *s, int conn)
 	getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
 	pid_t pid = fork();
 	if (pid < 0) {
-		msg_errno("%s: fork", s->svc.path);
-		close(conn);
+		close(conn);  /* this client sees EOF; the next ones wait in the backlog */
+		pause_accepting(s, "fork");
 		return;
 	}
 	if (pid == 0) {
+		/* conn >= 3 (0..2 are always open here), so dup2 clears close-on-exec; every
+		 * other descriptor of ours is close-on-exec */
 		loop_child_sigreset();
+		signal(SIGPIPE, SIG_DFL);
 		if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0)
 			_exit(127);
-		if (conn > 1)
-			close(conn);
-		char v[32];
-		snprintf(v, sizeof v, "%u", (unsigned)cred.uid);
-		setenv("DIPUS_PEER_UID", v, 1);
-		snprintf(v, sizeof v, "%u", (unsigned)cred.gid);
-		setenv("DIPUS_PEER_GID", v, 1);
-		snprintf(v, sizeof v, "%d", (int)cred.pid);
-		setenv("DIPUS_PEER_PID", v, 1);
+		setenv_num("DIPUS_PEER_UID", (long)cred.uid);
+		setenv_num("DIPUS_PEER_GID", (long)cred.gid);
+		setenv_num("DIPUS_PEER_PID", (long)cred.pid);
 		setenv("DIPUS_SERVICE", s->svc.path, 1);
 		execl("/bin/sh", "sh", "-c", s->o->command, (char *)NULL);
 		msg_errno("/bin/sh");
@@ -74,8 +109,8 @@ static void spawn(struct server *s, int conn)
 		}
 	s->nkids++;
 	if (s->o->verbose > 1)
-		msg("%s: connection from pid %d uid %u: started pid %d", s->svc.path, (int)cred.pid,
-		    (unsigned)cred.uid, (int)pid);
+		msg("%s: pid %d uid %d: started pid %d", s->svc.path, (int)cred.pid, (int)cred.uid,
+		    (int)pid);
 	if (s->nkids >= s->o->max_conns)
 		set_accepting(s, 0);
 }
@@ -84,21 +119,14 @@ static void on_listen(struct loop *lp, int fd, unsigned events, void *arg)
 {
 	struct server *s = arg;
 	/* a few per wake-up, so a burst does not starve child reaping */
-	for (int i = 0; i < 16 && s->nkids < s->o->max_conns; i++) {
+	for (int i = 0; i < 16 && s->accepting; i++) {
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-				return;
-			if (errno == EMFILE || errno == ENFILE) {
-				/* out of descriptors: stop accepting until a child ends */
-				msg_errno("%s: accept", s->svc.path);
-				set_accepting(s, 0);
-				return;
-			}
-			msg_errno("%s: accept", s->svc.path);
-			return;
-		}
-		spawn(s, c);
+		if (c >= 0)
+			spawn(s, c);
+		else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_accepting(s, "accept");
+		else
+			return;  /* EAGAIN, EINTR, ECONNABORTED... */
 	}
 }
 
@@ -115,13 +143,20 @@ static void on_child(struct loop *lp, void *arg)
 				break;
 			}
 		if (s->o->verbose > 1)
-			msg("%s: pid %d ended (%s %d)", s->svc.path, (int)pid,
-			    WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			msg("%s: pid %d ended with status %d", s->svc.path, (int)pid, st);
 	}
-	if (!s->stopping && s->nkids < s->o->max_conns)
+	if (s->stopping) {
+		if (!s->nkids)
+			loop_stop(lp, DX_OK);
+	} else if (s->nkids < s->o->max_conns && !s->paused) {
 		set_accepting(s, 1);
-	if (s->stopping && s->nkids == 0)
-		loop_stop(lp, DX_OK);
+	}
+}
+
+static void on_grace(struct loop *lp, void *arg)
+{
+	kill_kids(arg, SIGKILL);
+	loop_stop(lp, DX_OK);
 }
 
 static void on_term(struct loop *lp, void *arg)
@@ -129,33 +164,30 @@ static void on_term(struct loop *lp, void *arg)
 	struct server *s = arg;
 	if (s->stopping)
 		return;
-	s->stopping = 1;
 	ns_unpublish(&s->svc, s->lfd);
 	loop_unwatch(lp, s->lfd);
 	close(s->lfd);
 	s->lfd = -1;
-	if (s->o->kill_children) {
-		for (unsigned i = 0; i < s->o->max_conns; i++)
-			if (s->kids[i])
-				kill(s->kids[i], SIGTERM);
-		/* wait for them (SIGCHLD), bounded by a grace timer */
-		if (s->nkids)
-			return;
+	s->stopping = 1;
+	if (s->o->kill_children && s->nkids) {
+		kill_kids(s, SIGTERM);
+		kill_kids(s, SIGCONT);
+		loop_timer(lp, GRACE_MS, on_grace, s);
+		return;  /* on_child stops the loop when the last one is gone */
 	}
-	/* children are left to finish on their own */
-	loop_stop(lp, DX_OK);
-}
-
-static void on_grace(struct loop *lp, void *arg)
-{
-	(void)arg;
-	loop_stop(lp, DX_OK);
+	loop_stop(lp, DX_OK);  /* children are left to finish on their own */
 }
 
 int ipcserver_run(const struct ipcserver_opts *o)
 {
 	struct server s = { .o = o, .lfd = -1 };
 	char err[NS_ERR_MAX];
+	/* 0, 1, 2 always open, so no connection lands on them */
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd < 3)
+		;
+	if (fd > 2)
+		close(fd);
 	signal(SIGPIPE, SIG_IGN);
 	s.lp = loop_new();
 	/* signals first, so none is lost between publishing and serving */
@@ -168,28 +200,31 @@ int ipcserver_run(const struct ipcserver_opts *o)
 	if (s.lfd < 0) {
 		msg("%s", err);
 		loop_free(s.lp);
-		return errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO;
+		return errno == EPERM || errno == EACCES ? DX_REFUSED : errno == EINVAL ? DX_USAGE
+		       : DX_IO;
 	}
 	fd_set_nonblock(s.lfd, 1);
 	s.kids = xcalloc(o->max_conns, sizeof *s.kids);
 	loop_watch(s.lp, s.lfd, LOOP_IN, on_listen, &s);
 	s.accepting = 1;
-	if (o->verbose)
-		msg_debug("%s: listening", s.svc.path);
+	msg_debug("%s: listening", s.svc.path);
 	if (o->ready_fd >= 0) {
+		/* readiness as s6 does it: one line, then the descriptor is closed (here:
+		 * pointed at /dev/null), so a reader sees EOF */
 		char line[NS_PATH_MAX + 2];
 		int n = snprintf(line, sizeof line, "%s\n", s.svc.path);
 		if (write_all(o->ready_fd, line, n) < 0)
 			msg_errno("readiness notification");
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, o->ready_fd);
+			close(fd);
+		}
 	}
 	int rc = loop_run(s.lp);
-	if (!s.stopping) {
+	if (s.lfd >= 0) {
 		ns_unpublish(&s.svc, s.lfd);
 		close(s.lfd);
-	} else if (s.nkids && o->kill_children) {
-		/* children asked to stop: give them a moment, then go */
-		loop_timer(s.lp, 2000, on_grace, &s);
-		loop_run(s.lp);
 	}
 	free(s.kids);
 	loop_free(s.lp);
@@ -198,10 +233,6 @@ int ipcserver_run(const struct ipcserver_opts *o)
 
 int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	o->max_conns = IPCSERVER_MAX_DEFAULT;
 	o->backlog = IPCSERVER_BACKLOG_DEFAULT;
 	o->mode = 0666;
@@ -210,7 +241,8 @@ int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 	o->verbose = 1;
 	int c;
 	unsigned long v;
-	while ((c = getopt_long(argc, argv, "+c:b:m:g:1kqvh", longopts, NULL)) != -1) {
+	char *end;
+	while ((c = getopt(argc, argv, "+c:b:m:g:1kqvh")) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_uint(optarg, 1, 100000, &v) < 0)
@@ -222,14 +254,12 @@ int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 				return usage_error("-b %s: a backlog from 1 to 65535", optarg);
 			o->backlog = v;
 			break;
-		case 'm': {
-			char *end;
+		case 'm':
 			v = strtoul(optarg, &end, 8);
 			if (!*optarg || *end || v > 0777)
 				return usage_error("-m %s: an octal mode such as 0660", optarg);
 			o->mode = v;
 			break;
-		}
 		case 'g': {
 			struct group *g = getgrnam(optarg);
 			if (g)

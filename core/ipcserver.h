@@ -18,12 +18,18 @@ struct ipcserver_opts {
 	int backlog;
 	mode_t mode;              /* socket permissions */
 	gid_t gid;                /* socket group or (gid_t)-1 */
-	int ready_fd;             /* print the socket path here once listening, or -1 */
-	int kill_children;        /* on SIGTERM/SIGINT, also SIGTERM the children */
-	int verbose;              /* 0 quiet, 1 normal, 2 log each connection */
+	int ready_fd;             /* once listening, write the socket path and a newline
+	                           * here, then point it at /dev/null (s6's -1); or -1 */
+	int kill_children;        /* on SIGTERM/SIGINT/SIGHUP also SIGTERM the children,
+	                           * SIGKILL those left after 2 s */
+	int verbose;              /* 0 quiet (no warnings), 1 warnings, 2 log each child */
 };
 
-/* Publish and serve until SIGTERM/SIGINT/SIGHUP; removes the socket on the way out.
+/* Publish and serve until SIGTERM/SIGINT/SIGHUP; removes the socket on the way out
+ * (if it is still ours). Each child: /bin/sh -c COMMAND, the connection on 0 and 1,
+ * stderr ours, default signal dispositions and an empty mask, DIPUS_PEER_UID/GID/PID
+ * (SO_PEERCRED) and DIPUS_SERVICE in its environment, no other descriptor of ours.
+ * Uses SIGCHLD, SIGTERM, SIGINT, SIGHUP through its own loop, and ignores SIGPIPE.
  * Returns a DX_* exit code (messages already printed). */
 int ipcserver_run(const struct ipcserver_opts *o);
 
