@@ -1,21 +1,36 @@
-/* sep-frame.c: SEP's wire format, pure functions (no I/O): what the fuzzer drives.
- * Layouts are in doc/sep.md; all integers are big-endian. */
+/* sep-frame.c: SEP's wire format (doc/sep.md §1-§5), pure functions without I/O or
+ * state: what the fuzzer drives hardest. All integers are big-endian. Parsers check
+ * every length against the frame before touching a byte and return NULL or the reason
+ * the frame is malformed (a static string, the session puts it into its GOAWAY). */
 #include "sep.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static uint8_t *put16(uint8_t *p, unsigned v)
 {
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
 }
 
 int sep_frame_decode(const uint8_t *buf, size_t n, struct sep_frame *f)
@@ -41,18 +56,49 @@ void sep_frame_header(uint8_t *out, uint8_t type, uint32_t chan, uint32_t len)
 	put32(out + 5, chan);
 }
 
-/* A string from the wire: within bounds, no NUL, no control characters. */
+const char *sep_type_name(int type)
+{
+	static const char *const names[] = { "?", "HELLO", "OPEN", "ACCEPT", "RESET", "DATA",
+		"EOF", "WINDOW", "RECORD", "PING", "PONG", "GOAWAY" };
+	return type >= SEP_HELLO && type <= SEP_GOAWAY ? names[type] : "unknown";
+}
+
+/* ---- strings ---- */
+
+/* Printable bytes only: nothing below 0x20, no DEL (doc/sep.md §1). */
+static int printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A string of len bytes at *p (within end) into out[cap] (len < cap), NUL-terminated. */
 static int take_str(const uint8_t **p, const uint8_t *end, size_t len, char *out, size_t cap)
 {
-	if ((size_t)(end - *p) < len || len >= cap)
+	if ((size_t)(end - *p) < len || len >= cap || !printable(*p, len))
 		return -1;
-	for (size_t i = 0; i < len; i++)
-		if ((*p)[i] < 0x20 || (*p)[i] == 0x7f)
-			return -1;
 	memcpy(out, *p, len);
 	out[len] = 0;
 	*p += len;
 	return 0;
+}
+
+int sep_valid_host(const char *h)
+{
+	size_t n = strlen(h);
+	if (!n || n >= NS_HOST_MAX || h[0] == '.' || h[n - 1] == '.' || strstr(h, ".."))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)h[i] <= ' ' || h[i] == '/' || h[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int valid_name(const char *n)
+{
+	return n[0] && !strchr(n, '.') && !strchr(n, '/');
 }
 
 static int valid_proto(const char *proto)
@@ -71,22 +117,166 @@ static int valid_proto(const char *proto)
 	}
 }
 
+/* ---- HELLO ---- */
+
+const char *sep_parse_hello(const struct sep_frame *f, struct sep_hello *h)
+{
+	memset(h, 0, sizeof *h);
+	if (f->len < 9)
+		return "short HELLO";
+	const uint8_t *p = f->p;
+	h->vmin = p[0];
+	h->vmax = p[1];
+	h->window = get32(p + 2);
+	h->max_channels = get16(p + 6);
+	size_t hl = p[8];
+	if (9 + hl != f->len)
+		return "HELLO length does not match its host name";
+	if (hl >= NS_HOST_MAX || !printable(p + 9, hl))
+		return "bad HELLO host name";
+	memcpy(h->host, p + 9, hl);
+	h->host[hl] = 0;
+	if (h->vmin > h->vmax)
+		return "HELLO version range is empty";
+	for (size_t i = 0; i < hl; i++)
+		if (h->host[i] == ' ' || h->host[i] == '/')
+			return "bad HELLO host name";
+	return NULL;
+}
+
+size_t sep_build_hello(uint8_t *out, size_t cap, const struct sep_hello *h)
+{
+	size_t hl = strlen(h->host);
+	if (hl >= NS_HOST_MAX || 9 + hl > cap)
+		return 0;
+	out[0] = h->vmin;
+	out[1] = h->vmax;
+	put32(out + 2, h->window);
+	put16(out + 6, h->max_channels);
+	out[8] = (uint8_t)hl;
+	memcpy(out + 9, h->host, hl);
+	return 9 + hl;
+}
+
+/* ---- OPEN / ACCEPT / WINDOW ---- */
+
+const char *sep_parse_open(const struct sep_frame *f, struct sep_open *o)
+{
+	memset(o, 0, sizeof *o);
+	if (f->len < 7)
+		return "short OPEN";
+	o->op = f->p[0];
+	o->window = get32(f->p + 1);
+	size_t ql = get16(f->p + 5);
+	if (7 + ql != f->len)
+		return "bad OPEN query length";
+	if (ql > SEP_MAX_QUERY)
+		return "OPEN query too long";
+	if (o->op < SEP_OP_LIST || o->op > SEP_OP_CONNECT)
+		return "OPEN with an unknown operation";
+	if (o->window < SEP_MIN_WINDOW || o->window > SEP_MAX_CREDIT)
+		return "OPEN window out of range";
+	memcpy(o->query, f->p + 7, ql);
+	o->query[ql] = 0;
+	o->query_len = ql;
+	return NULL;
+}
+
+size_t sep_build_open(uint8_t *out, size_t cap, int op, uint32_t window, const char *query)
+{
+	size_t ql = strlen(query);
+	if (ql > SEP_MAX_QUERY || 7 + ql > cap)
+		return 0;
+	out[0] = (uint8_t)op;
+	put32(out + 1, window);
+	put16(out + 5, (unsigned)ql);
+	memcpy(out + 7, query, ql);
+	return 7 + ql;
+}
+
+const char *sep_parse_u32(const struct sep_frame *f, uint32_t *v)
+{
+	if (f->len != 4)
+		return "payload is not 4 bytes";
+	*v = get32(f->p);
+	return NULL;
+}
+
+size_t sep_build_u32(uint8_t *out, uint32_t v)
+{
+	put32(out, v);
+	return 4;
+}
+
+/* ---- RESET / GOAWAY ---- */
+
+const char *sep_parse_text(const struct sep_frame *f, int *code, char *text, size_t cap)
+{
+	*code = 0;
+	if (cap)
+		text[0] = 0;
+	if (f->len < 4)
+		return "short payload (code and text)";
+	*code = get16(f->p);
+	size_t tl = get16(f->p + 2);
+	if (4 + tl != f->len)
+		return "text length does not match the payload";
+	if (!cap)
+		return NULL;
+	/* for people: control characters are shown as '?', long texts cut */
+	if (tl >= cap)
+		tl = cap - 1;
+	for (size_t i = 0; i < tl; i++)
+		text[i] = (f->p[4 + i] < 0x20 || f->p[4 + i] == 0x7f) ? '?' : (char)f->p[4 + i];
+	text[tl] = 0;
+	return NULL;
+}
+
+size_t sep_build_text(uint8_t *out, size_t cap, int code, const char *text)
+{
+	size_t tl = strlen(text);
+	if (tl > SEP_MAX_TEXT)
+		tl = SEP_MAX_TEXT;
+	if (cap < 4 + tl)
+		return 0;
+	put16(out, (unsigned)code & 0xffff);
+	put16(out + 2, (unsigned)tl);
+	memcpy(out + 4, text, tl);
+	/* what we send is printable too */
+	for (size_t i = 0; i < tl; i++)
+		if (out[4 + i] < 0x20 || out[4 + i] == 0x7f)
+			out[4 + i] = '?';
+	return 4 + tl;
+}
+
+/* ---- RECORD ---- */
+
 int sep_parse_record(const struct sep_frame *f, int *event, struct ns_service *s)
 {
 	const uint8_t *p = f->p, *end = f->p + f->len;
 	memset(s, 0, sizeof *s);
-	if (f->len < 1 + 1 + 4 + 1)
+	*event = -1;
+	if (f->len < SEP_RECORD_MIN)
 		return -1;
-	*event = p[0];
-	if (*event > SEP_REC_SYNC)
+	int ev = p[0];
+	if (ev > SEP_REC_SYNC)
 		return -1;
-	if (*event == SEP_REC_SYNC)
-		return f->len == 1 + 1 + 4 + 1 + 1 + 2 ? 0 : -1;
+	if (ev == SEP_REC_SYNC) {
+		/* scope 0, n 0, three empty strings */
+		static const uint8_t sync[SEP_RECORD_MIN - 1];
+		if (f->len != SEP_RECORD_MIN || memcmp(p + 1, sync, sizeof sync))
+			return -1;
+		*event = ev;
+		return 0;
+	}
 	unsigned scope = p[1];
 	if (scope != NS_LOCAL && scope != NS_EXPORTED && scope != NS_USERS && scope != NS_IMPORTED)
 		return -1;
 	s->scope = scope;
-	s->n = get32(p + 2);
+	uint32_t n = get32(p + 2);
+	if (n > NS_N_MAX)
+		return -1;
+	s->n = n;
 	p += 6;
 	size_t nl = *p++;
 	if (take_str(&p, end, nl, s->name, sizeof s->name) < 0 || p >= end)
@@ -94,43 +284,41 @@ int sep_parse_record(const struct sep_frame *f, int *event, struct ns_service *s
 	size_t hl = *p++;
 	if (take_str(&p, end, hl, s->host, sizeof s->host) < 0 || end - p < 2)
 		return -1;
-	size_t pl = (size_t)p[0] << 8 | p[1];
+	size_t pl = get16(p);
 	p += 2;
 	if (take_str(&p, end, pl, s->proto, sizeof s->proto) < 0 || p != end)
 		return -1;
 	/* a peer's record must not be able to name a path of its choosing */
-	if (!s->name[0] || strchr(s->name, '.') || strchr(s->name, '/') || !s->host[0] ||
-	    strchr(s->host, '/') || strstr(s->host, "..") || !valid_proto(s->proto))
+	if (!valid_name(s->name) || !sep_valid_host(s->host) || !valid_proto(s->proto))
 		return -1;
 	if (snprintf(s->rel, sizeof s->rel, "%s%s%s.%s...%u", s->proto, *s->proto ? "/" : "",
 	             s->name, s->host, s->n) >= (int)sizeof s->rel)
 		return -1;
 	s->mode = 0666;
+	*event = ev;
 	return 0;
 }
 
 size_t sep_build_record(uint8_t *out, size_t cap, int event, const struct ns_service *s)
 {
 	static const struct ns_service none;
-	if (!s)
+	if (!s || event == SEP_REC_SYNC)
 		s = &none;
 	size_t nl = strlen(s->name), hl = strlen(s->host), pl = strlen(s->proto);
-	size_t need = 1 + 1 + 4 + 1 + nl + 1 + hl + 2 + pl;
+	size_t need = SEP_RECORD_MIN + nl + hl + pl;
 	if (need > cap || nl > 255 || hl > 255 || pl > 65535)
 		return 0;
 	uint8_t *p = out;
 	*p++ = (uint8_t)event;
 	*p++ = (uint8_t)s->scope;
-	put32(p, s->n);
-	p += 4;
+	p = put32(p, s->n);
 	*p++ = (uint8_t)nl;
 	memcpy(p, s->name, nl);
 	p += nl;
 	*p++ = (uint8_t)hl;
 	memcpy(p, s->host, hl);
 	p += hl;
-	*p++ = (uint8_t)(pl >> 8);
-	*p++ = (uint8_t)pl;
+	p = put16(p, (unsigned)pl);
 	memcpy(p, s->proto, pl);
 	return need;
 }

@@ -1,18 +1,25 @@
-/* sep-session.c: the SEP session engine: HELLO, channels, credit, bridging to fds.
+/* sep-session.c: the SEP session engine: preface and HELLO, channels, credit, bridging
+ * channels to local descriptors, keepalive, the end of a session (doc/sep.md).
  *
- * Output: one bounded queue of encoded frames (obuf). Channels stop reading their
- * local descriptor while it is above OUT_HIGH, so the transport's speed paces every
- * channel; control frames always go in (they are small and bounded by the channels).
- * Input: frames are decoded from ibuf and dispatched at once; DATA for a channel is
+ * Output: one queue of encoded frames (obuf), written to the transport as it takes
+ * them. Three marks bound it:
+ *   OUT_HIGH  channels stop reading their local descriptor (resumed below half), so
+ *             the transport's speed paces every channel and DATA never piles up;
+ *   OUT_STOP  the engine stops reading the transport: what a peer makes us send
+ *             (PONG, WINDOW, LIST answers) can only grow while the peer reads it;
+ *   OUT_MAX   the session is closed (LIMIT): the peer does not read at all while
+ *             WATCH events keep coming.
+ * Input: frames are decoded in ibuf and dispatched at once; DATA for a channel is
  * written straight to its descriptor, and only what the descriptor does not take is
- * kept, at most the channel's window (the peer may never send beyond it). */
+ * kept, never more than the channel's window (the peer may never send beyond it).
+ * A descriptor is registered on the loop only while we want something from it, so
+ * a hung-up socket of a stalled channel cannot wake the loop again and again. */
 #include "sep.h"
 #include "loop.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +28,33 @@
 #include <unistd.h>
 
 #define OUT_HIGH (512 * 1024)
+#define OUT_STOP (1024 * 1024)
+#define OUT_MAX (8 * 1024 * 1024)
+#define OBUF_KEEP (128 * 1024)   /* an empty output queue bigger than this is freed */
+#define LINGER_MS 1000           /* at most this long to get GOAWAY out after the end */
+#define READ_ROUNDS 64           /* transport reads per wakeup (then others get a turn) */
 #define NBUCKETS 256
+#define UNWATCHED ((unsigned)-1)
 
 struct chan {
+	struct sep_session *s;
+	struct chan *next;       /* hash chain */
 	uint32_t id;
 	uint8_t op;
-	uint8_t served;       /* 1: we serve it (server side) */
+	uint8_t served;          /* 1: we serve it (server side) */
 	uint8_t accepted;
-	uint8_t eof_in;       /* in_fd at EOF, EOF frame sent */
-	uint8_t eof_recv;     /* peer's EOF received */
-	uint8_t out_done;     /* out_fd shut down after the peer's EOF */
-	uint8_t gone;         /* freed (deferred) */
-	struct chan *next;    /* hash chain */
-	uint32_t credit;      /* bytes we may still send */
-	uint32_t recv_left;   /* bytes the peer may still send us */
-	uint32_t consumed;    /* written out since the last WINDOW */
+	uint8_t eof_in;          /* in_fd at EOF, our EOF frame queued */
+	uint8_t eof_recv;        /* the peer's EOF received */
+	uint8_t out_done;        /* out_fd shut down after the peer's EOF was delivered */
+	uint8_t in_file, out_file;  /* the loop cannot watch it (regular file): always ready */
+	uint8_t out_sock;
+	uint32_t credit;         /* bytes we may still send */
+	uint32_t recv_left;      /* bytes the peer may still send us */
+	uint32_t consumed;       /* delivered to out_fd since our last WINDOW */
 	int in_fd, out_fd;
-	unsigned in_ev, out_ev;
-	char *rbuf;           /* received, not yet written to out_fd */
+	unsigned in_ev, out_ev;  /* registered masks, UNWATCHED when not on the loop */
+	struct loop_timer *kick; /* services an always-ready (file) descriptor */
+	char *rbuf;              /* received, not yet written to out_fd (only while non-empty) */
 	size_t rlen, roff, rcap;
 	sep_record_fn *rec_fn;
 	sep_chan_fn *ch_fn;
@@ -56,29 +72,32 @@ struct sep_session {
 	void *arg;
 	char local_host[NS_HOST_MAX];
 	char peer_host[NS_HOST_MAX];
-	int ready, closed, preface_ok;
-	uint32_t peer_window;     /* the peer's initial per-channel window */
+	int ready, closed, preface_ok, lingering;
 	unsigned peer_max_channels;
 	struct chan *buckets[NBUCKETS];
 	unsigned nchan;
-	uint32_t next_id;         /* client: next channel id; server: highest seen */
+	uint32_t last_id;         /* client: last id opened; server: highest id seen */
 	uint8_t *ibuf;
 	size_t ilen;
 	uint8_t *obuf;
 	size_t olen, ooff, ocap;
 	int paused;               /* output above OUT_HIGH: channels stopped reading */
 	uint64_t last_rx;
-	struct loop_timer *timer;
-	struct loop_timer *close_timer;
+	struct loop_timer *timer;       /* handshake, keepalive, idle */
+	struct loop_timer *close_timer; /* the deferred SEP_SESSION_CLOSED */
+	struct loop_timer *linger_timer;
+	struct loop_timer *rkick;       /* read on: the transport holds decrypted bytes */
 	int close_code;
 	char close_reason[256];
-	unsigned rfd_ev, wfd_ev;
-	int in_dispatch;
+	unsigned rfd_ev, wfd_ev;        /* registered masks, UNWATCHED when not */
 };
 
 static void session_io(struct loop *lp, int fd, unsigned ev, void *arg);
+static void schedule_tick(struct sep_session *s);
+static void tick(struct loop *lp, void *arg);
 static void chan_io(struct loop *lp, int fd, unsigned ev, void *arg);
 static void chan_update(struct sep_session *s, struct chan *c);
+static void session_end(struct sep_session *s, int code, const char *reason, int send_goaway);
 static void fail(struct sep_session *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -101,28 +120,38 @@ const char *sep_code_name(int code)
 	return code >= 0 && code <= SEP_E_RESET ? names[code] : "unknown error";
 }
 
+/* ---- plain descriptors as a transport ---- */
+
+struct fd_io {
+	int rfd, wfd, wsock;
+};
+
 static ssize_t fd_read(void *ctx, void *buf, size_t n)
 {
-	return read(((int *)ctx)[0], buf, n);
+	return read(((struct fd_io *)ctx)->rfd, buf, n);
 }
 
 static ssize_t fd_write(void *ctx, const void *buf, size_t n)
 {
-	int fd = ((int *)ctx)[1];
-	struct stat st;
+	struct fd_io *x = ctx;
 	/* a socket peer that went away must be an error, not a SIGPIPE */
-	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
-		return send(fd, buf, n, MSG_NOSIGNAL);
-	return write(fd, buf, n);
+	return x->wsock ? send(x->wfd, buf, n, MSG_NOSIGNAL) : write(x->wfd, buf, n);
+}
+
+static int is_sock(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 void sep_io_fd(struct sep_io *io, int rfd, int wfd)
 {
-	int *ctx = xmalloc(2 * sizeof(int));  /* freed by sep_session_free */
-	ctx[0] = rfd;
-	ctx[1] = wfd;
+	struct fd_io *x = xmalloc(sizeof *x);  /* freed by sep_session_free */
+	x->rfd = rfd;
+	x->wfd = wfd;
+	x->wsock = is_sock(wfd);
 	memset(io, 0, sizeof *io);
-	io->ctx = ctx;
+	io->ctx = x;
 	io->read = fd_read;
 	io->write = fd_write;
 	io->rfd = rfd;
@@ -132,6 +161,11 @@ void sep_io_fd(struct sep_io *io, int rfd, int wfd)
 }
 
 /* ---- output ---- */
+
+static size_t out_queued(const struct sep_session *s)
+{
+	return s->olen - s->ooff;
+}
 
 static uint8_t *out_reserve(struct sep_session *s, size_t n)
 {
@@ -153,6 +187,8 @@ static uint8_t *out_reserve(struct sep_session *s, size_t n)
 
 static void out_frame(struct sep_session *s, uint8_t type, uint32_t chan, const void *p, size_t len)
 {
+	if (s->closed)
+		return;
 	uint8_t *o = out_reserve(s, SEP_HDR + len);
 	sep_frame_header(o, type, chan, (uint32_t)len);
 	if (len)
@@ -160,53 +196,61 @@ static void out_frame(struct sep_session *s, uint8_t type, uint32_t chan, const 
 	s->olen += SEP_HDR + len;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static void out_u32(struct sep_session *s, uint8_t type, uint32_t chan, uint32_t v)
 {
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
+	uint8_t p[4];
+	out_frame(s, type, chan, p, sep_build_u32(p, v));
 }
 
-static uint32_t get32(const uint8_t *p)
+/* RESET (channel) or GOAWAY (channel 0) with a code and a text. */
+static void out_text(struct sep_session *s, uint8_t type, uint32_t chan, int code, const char *text)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint8_t p[4 + SEP_MAX_TEXT];
+	out_frame(s, type, chan, p, sep_build_text(p, sizeof p, code, text));
 }
 
-static void out_reset(struct sep_session *s, uint8_t type, uint32_t chan, int code, const char *text)
+/* Is the transport worth reading now? Not while our answers pile up unread. */
+static int want_read(const struct sep_session *s)
 {
-	uint8_t p[4 + 255];
-	size_t tl = strlen(text);
-	if (tl > 255)
-		tl = 255;
-	p[0] = code >> 8;
-	p[1] = code;
-	p[2] = tl >> 8;
-	p[3] = tl;
-	memcpy(p + 4, text, tl);
-	out_frame(s, type, chan, p, 4 + tl);
+	return !s->closed && out_queued(s) <= OUT_STOP;
 }
 
-static size_t out_queued(const struct sep_session *s)
+static void read_kick(struct loop *lp, void *arg)
 {
-	return s->olen - s->ooff;
+	struct sep_session *s = arg;
+	s->rkick = NULL;
+	session_io(lp, s->io.rfd, LOOP_IN, s);
+}
+
+static void set_fd_events(struct sep_session *s, int fd, unsigned *cur, unsigned want)
+{
+	if (want == *cur || (!want && *cur == UNWATCHED))
+		return;
+	if (!want) {
+		loop_unwatch(s->lp, fd);
+		*cur = UNWATCHED;
+	} else if ((*cur == UNWATCHED ? loop_watch(s->lp, fd, want, session_io, s)
+	                              : loop_events(s->lp, fd, want)) == 0) {
+		*cur = want;
+	}
 }
 
 static void update_session_events(struct sep_session *s)
 {
-	if (s->closed)
+	if (s->closed && !s->lingering)
 		return;
-	unsigned want_out = (out_queued(s) || (s->io.wants_write && s->io.wants_write(s->io.ctx))) ? LOOP_OUT : 0;
+	unsigned in = want_read(s) ? LOOP_IN : 0;
+	unsigned out = (out_queued(s) || (!s->closed && s->io.wants_write && s->io.wants_write(s->io.ctx)))
+	                       ? LOOP_OUT : 0;
 	if (s->io.rfd == s->io.wfd) {
-		unsigned ev = LOOP_IN | want_out;
-		if (ev != s->rfd_ev) {
-			loop_events(s->lp, s->io.rfd, ev);
-			s->rfd_ev = ev;
-		}
-	} else if (want_out != s->wfd_ev) {
-		loop_events(s->lp, s->io.wfd, want_out);
-		s->wfd_ev = want_out;
+		set_fd_events(s, s->io.rfd, &s->rfd_ev, in | out);
+	} else {
+		set_fd_events(s, s->io.rfd, &s->rfd_ev, in);
+		set_fd_events(s, s->io.wfd, &s->wfd_ev, out);
 	}
+	/* bytes the transport already holds (TLS) wake nobody through the fd */
+	if (in && !s->rkick && s->io.pending && s->io.pending(s->io.ctx))
+		s->rkick = loop_timer(s->lp, 0, read_kick, s);
 }
 
 static void resume_channels(struct sep_session *s)
@@ -216,8 +260,15 @@ static void resume_channels(struct sep_session *s)
 			chan_update(s, c);
 }
 
+/* Write what the transport takes. -1 when it failed. */
 static int flush(struct sep_session *s)
 {
+	if (!out_queued(s) && s->io.wants_write && s->io.wants_write(s->io.ctx)) {
+		/* the transport holds output of its own (TLS): a zero-length write pushes it */
+		if (s->io.write(s->io.ctx, s->obuf ? (void *)s->obuf : (void *)s, 0) < 0 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+	}
 	while (out_queued(s)) {
 		ssize_t n = s->io.write(s->io.ctx, s->obuf + s->ooff, out_queued(s));
 		if (n > 0) {
@@ -228,9 +279,15 @@ static int flush(struct sep_session *s)
 			break;
 		return -1;
 	}
-	if (!out_queued(s))
+	if (!out_queued(s)) {
 		s->ooff = s->olen = 0;
-	if (s->paused && out_queued(s) < OUT_HIGH / 2) {
+		if (s->ocap > OBUF_KEEP) {
+			free(s->obuf);
+			s->obuf = NULL;
+			s->ocap = 0;
+		}
+	}
+	if (s->paused && out_queued(s) < OUT_HIGH / 2 && !s->closed) {
 		s->paused = 0;
 		resume_channels(s);
 	}
@@ -247,21 +304,22 @@ static struct chan *chan_find(struct sep_session *s, uint32_t id)
 	return NULL;
 }
 
-static void chan_unwatch(struct sep_session *s, struct chan *c)
+static struct chan *chan_alloc(struct sep_session *s, uint32_t id, uint8_t op)
 {
-	if (c->in_fd >= 0 && c->in_ev != (unsigned)-1)
-		loop_unwatch(s->lp, c->in_fd);
-	if (c->out_fd >= 0 && c->out_fd != c->in_fd && c->out_ev != (unsigned)-1)
-		loop_unwatch(s->lp, c->out_fd);
-	c->in_ev = c->out_ev = (unsigned)-1;
+	struct chan *c = xcalloc(1, sizeof *c);
+	c->s = s;
+	c->id = id;
+	c->op = op;
+	c->in_fd = c->out_fd = -1;
+	c->in_ev = c->out_ev = UNWATCHED;
+	c->recv_left = s->lim.window;
+	c->next = s->buckets[id % NBUCKETS];
+	s->buckets[id % NBUCKETS] = c;
+	s->nchan++;
+	return c;
 }
 
-static void chan_release(struct chan *c)
-{
-	free((char *)c - sizeof(struct sep_session *));
-}
-
-/* Remove a channel: close its descriptors; no callback. */
+/* Remove a channel: stop its watch, close its descriptors; no callback. */
 static void chan_free(struct sep_session *s, struct chan *c)
 {
 	struct chan **pp = &s->buckets[c->id % NBUCKETS];
@@ -270,7 +328,12 @@ static void chan_free(struct sep_session *s, struct chan *c)
 	if (*pp)
 		*pp = c->next;
 	s->nchan--;
-	chan_unwatch(s, c);
+	if (c->in_ev != UNWATCHED)
+		loop_unwatch(s->lp, c->in_fd);
+	if (c->out_ev != UNWATCHED && c->out_fd != c->in_fd)
+		loop_unwatch(s->lp, c->out_fd);
+	if (c->kick)
+		loop_timer_cancel(s->lp, c->kick);
 	if (c->in_fd >= 0)
 		close(c->in_fd);
 	if (c->out_fd >= 0 && c->out_fd != c->in_fd)
@@ -278,9 +341,10 @@ static void chan_free(struct sep_session *s, struct chan *c)
 	if (c->served && c->op == SEP_OP_WATCH && s->ops && s->ops->watch_stop)
 		s->ops->watch_stop(s->ops_arg, s, c->id);
 	free(c->rbuf);
-	chan_release(c);
+	free(c);
 }
 
+/* The channel is over: free it, then tell its owner. */
 static void chan_end(struct sep_session *s, struct chan *c, int code, const char *text)
 {
 	sep_chan_fn *cf = c->ch_fn;
@@ -293,28 +357,32 @@ static void chan_end(struct sep_session *s, struct chan *c, int code, const char
 		rf(arg, code ? SEP_REC_ERROR : SEP_REC_END, NULL, code, text);
 }
 
-/* Reset a channel towards the peer and drop it. */
+/* Reset a channel towards the peer and end it here. */
 static void chan_reset(struct sep_session *s, struct chan *c, int code, const char *text)
 {
-	out_reset(s, SEP_RESET, c->id, code, text);
+	out_text(s, SEP_RESET, c->id, code, text);
 	chan_end(s, c, code, text);
 }
 
-static int is_sock(int fd)
+static void chan_local_error(struct sep_session *s, struct chan *c, const char *what, int err)
 {
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	char t[128];
+	snprintf(t, sizeof t, "%s: %s", what, err ? strerror(err) : "closed");
+	chan_reset(s, c, SEP_E_RESET, t);
 }
 
-/* Both directions finished: the channel is complete. */
+/* Deliver the peer's EOF once everything before it is written; end the channel when
+ * both directions are done. */
 static void chan_check_done(struct sep_session *s, struct chan *c)
 {
 	if (c->eof_recv && !c->rlen && !c->out_done && c->out_fd >= 0) {
 		c->out_done = 1;
-		if (is_sock(c->out_fd))
+		if (c->out_sock) {
 			shutdown(c->out_fd, SHUT_WR);
-		else if (c->out_fd != c->in_fd) {
-			loop_unwatch(s->lp, c->out_fd);
+		} else if (c->out_fd != c->in_fd) {
+			if (c->out_ev != UNWATCHED)
+				loop_unwatch(s->lp, c->out_fd);
+			c->out_ev = UNWATCHED;
 			close(c->out_fd);
 			c->out_fd = -1;
 		}
@@ -323,51 +391,84 @@ static void chan_check_done(struct sep_session *s, struct chan *c)
 		chan_end(s, c, 0, "");
 }
 
-static void chan_update(struct sep_session *s, struct chan *c)
+static void chan_kick(struct loop *lp, void *arg)
 {
-	if (c->in_fd < 0 && c->out_fd < 0)
-		return;
-	unsigned in = (c->accepted && !c->eof_in && c->credit > 0 && !s->paused) ? LOOP_IN : 0;
-	unsigned out = c->rlen ? LOOP_OUT : 0;
-	if (c->in_fd == c->out_fd) {
-		unsigned ev = in | out;
-		if (ev != c->in_ev) {
-			if (c->in_ev == (unsigned)-1 ? loop_watch(s->lp, c->in_fd, ev, chan_io, c) == 0
-			                             : loop_events(s->lp, c->in_fd, ev) == 0)
-				c->in_ev = ev;
-		}
+	struct chan *c = arg;
+	struct sep_session *s = c->s;
+	uint32_t id = c->id;
+	c->kick = NULL;
+	if (c->in_file && c->in_ev == UNWATCHED)
+		chan_io(lp, c->in_fd, LOOP_IN, c);
+	if ((c = chan_find(s, id)) && c->out_file && c->out_ev == UNWATCHED && c->rlen)
+		chan_io(lp, c->out_fd, LOOP_OUT, c);
+}
+
+/* Register fd for want (nothing at all when want is 0); a descriptor the loop cannot
+ * watch (a regular file) is always ready: serviced from a timer instead. */
+static void chan_watch(struct sep_session *s, struct chan *c, int fd, unsigned *cur,
+                       uint8_t *file, unsigned want)
+{
+	if (*file) {
+		if (want && !c->kick)
+			c->kick = loop_timer(s->lp, 0, chan_kick, c);
 		return;
 	}
-	if (c->in_fd >= 0 && in != c->in_ev) {
-		if (c->in_ev == (unsigned)-1 ? loop_watch(s->lp, c->in_fd, in, chan_io, c) == 0
-		                             : loop_events(s->lp, c->in_fd, in) == 0)
-			c->in_ev = in;
+	if (want == *cur || (!want && *cur == UNWATCHED))
+		return;
+	if (!want) {
+		loop_unwatch(s->lp, fd);
+		*cur = UNWATCHED;
+		return;
 	}
-	if (c->out_fd >= 0 && out != c->out_ev) {
-		if (c->out_ev == (unsigned)-1 ? loop_watch(s->lp, c->out_fd, out, chan_io, c) == 0
-		                              : loop_events(s->lp, c->out_fd, out) == 0)
-			c->out_ev = out;
+	if ((*cur == UNWATCHED ? loop_watch(s->lp, fd, want, chan_io, c) : loop_events(s->lp, fd, want)) == 0) {
+		*cur = want;
+	} else if (errno == EPERM) {
+		*file = 1;
+		*cur = UNWATCHED;
+		if (!c->kick)
+			c->kick = loop_timer(s->lp, 0, chan_kick, c);
 	}
 }
 
+static void chan_update(struct sep_session *s, struct chan *c)
+{
+	if (s->closed || (c->in_fd < 0 && c->out_fd < 0))
+		return;
+	unsigned in = (c->accepted && !c->eof_in && c->credit > 0 && !s->paused && c->in_fd >= 0) ? LOOP_IN : 0;
+	unsigned out = c->rlen && c->out_fd >= 0 ? LOOP_OUT : 0;
+	if (c->in_fd == c->out_fd) {
+		chan_watch(s, c, c->in_fd, &c->in_ev, &c->in_file, in | out);
+		c->out_ev = c->in_ev;
+		c->out_file = c->in_file;
+		return;
+	}
+	if (c->in_fd >= 0)
+		chan_watch(s, c, c->in_fd, &c->in_ev, &c->in_file, in);
+	if (c->out_fd >= 0)
+		chan_watch(s, c, c->out_fd, &c->out_ev, &c->out_file, out);
+}
+
+/* Grant the peer what we delivered: at a quarter window, or at once when we hold
+ * nothing for the channel (force). */
 static void send_window(struct sep_session *s, struct chan *c, int force)
 {
 	if (!c->consumed || (!force && c->consumed < s->lim.window / 4))
 		return;
-	uint8_t p[4];
-	put32(p, c->consumed);
-	out_frame(s, SEP_WINDOW, c->id, p, 4);
+	out_u32(s, SEP_WINDOW, c->id, c->consumed);
 	c->recv_left += c->consumed;
 	c->consumed = 0;
+}
+
+static ssize_t chan_write(struct chan *c, const void *p, size_t n)
+{
+	return c->out_sock ? send(c->out_fd, p, n, MSG_NOSIGNAL) : write(c->out_fd, p, n);
 }
 
 /* Write what the channel holds to out_fd. -1 if the channel was reset. */
 static int chan_drain(struct sep_session *s, struct chan *c)
 {
 	while (c->rlen) {
-		ssize_t n = c->out_fd == c->in_fd || is_sock(c->out_fd)
-		                ? send(c->out_fd, c->rbuf + c->roff, c->rlen, MSG_NOSIGNAL)
-		                : write(c->out_fd, c->rbuf + c->roff, c->rlen);
+		ssize_t n = chan_write(c, c->rbuf + c->roff, c->rlen);
 		if (n > 0) {
 			c->roff += n;
 			c->rlen -= n;
@@ -376,9 +477,7 @@ static int chan_drain(struct sep_session *s, struct chan *c)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			break;
-		char t[128];
-		snprintf(t, sizeof t, "service side: %s", n < 0 ? strerror(errno) : "closed");
-		chan_reset(s, c, SEP_E_RESET, t);
+		chan_local_error(s, c, "service side", n < 0 ? errno : 0);
 		return -1;
 	}
 	if (!c->rlen) {
@@ -391,11 +490,11 @@ static int chan_drain(struct sep_session *s, struct chan *c)
 	return 0;
 }
 
-/* Read from in_fd into one DATA frame. */
+/* Read from in_fd into one DATA frame (within credit), or send EOF. */
 static void chan_pump_in(struct sep_session *s, struct chan *c)
 {
 	size_t want = c->credit < s->lim.max_frame ? c->credit : s->lim.max_frame;
-	if (!want || c->eof_in || s->paused)
+	if (!want || c->eof_in || s->paused || !c->accepted || s->closed)
 		return;
 	uint8_t *o = out_reserve(s, SEP_HDR + want);
 	ssize_t n = read(c->in_fd, o + SEP_HDR, want);
@@ -405,24 +504,19 @@ static void chan_pump_in(struct sep_session *s, struct chan *c)
 		c->credit -= n;
 		if (out_queued(s) > OUT_HIGH)
 			s->paused = 1;
-	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-		if (n < 0) {
-			char t[128];
-			snprintf(t, sizeof t, "service side: %s", strerror(errno));
-			chan_reset(s, c, SEP_E_RESET, t);
-			return;
-		}
+	} else if (n == 0) {
 		c->eof_in = 1;
 		out_frame(s, SEP_EOF, c->id, NULL, 0);
 		chan_check_done(s, c);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		chan_local_error(s, c, "service side", errno);
 	}
 }
 
 static void chan_io(struct loop *lp, int fd, unsigned ev, void *arg)
 {
 	struct chan *c = arg;
-	/* the session pointer sits just before the channel (chan_alloc) */
-	struct sep_session *s = *(struct sep_session **)((char *)c - sizeof(struct sep_session *));
+	struct sep_session *s = c->s;
 	uint32_t id = c->id;
 	if ((ev & (LOOP_OUT | LOOP_ERR | LOOP_HUP)) && fd == c->out_fd && c->rlen) {
 		if (chan_drain(s, c) < 0)
@@ -430,35 +524,16 @@ static void chan_io(struct loop *lp, int fd, unsigned ev, void *arg)
 	}
 	if ((ev & (LOOP_IN | LOOP_HUP | LOOP_ERR)) && fd == c->in_fd)
 		chan_pump_in(s, c);
-	c = chan_find(s, id);
-	if (c) {
+	if ((c = chan_find(s, id))) {
 		chan_check_done(s, c);
-		c = chan_find(s, id);
-		if (c)
+		if ((c = chan_find(s, id)))
 			chan_update(s, c);
 	}
 out:
-	flush(s);
+	if (flush(s) < 0)
+		session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
 	update_session_events(s);
 }
-
-/* Channels carry a hidden back pointer just before them (see chan_io). */
-static struct chan *chan_alloc(struct sep_session *s, uint32_t id, uint8_t op)
-{
-	char *mem = xcalloc(1, sizeof(struct sep_session *) + sizeof(struct chan));
-	*(struct sep_session **)mem = s;
-	struct chan *c = (struct chan *)(mem + sizeof(struct sep_session *));
-	c->id = id;
-	c->op = op;
-	c->in_fd = c->out_fd = -1;
-	c->in_ev = c->out_ev = (unsigned)-1;
-	c->recv_left = s->lim.window;
-	c->next = s->buckets[id % NBUCKETS];
-	s->buckets[id % NBUCKETS] = c;
-	s->nchan++;
-	return c;
-}
-
 
 /* ---- session end ---- */
 
@@ -470,29 +545,55 @@ static void closed_cb(struct loop *lp, void *arg)
 		s->fn(s->arg, SEP_SESSION_CLOSED, s->close_code, s->close_reason);
 }
 
+/* Stop every watch and timer; the owner hears of the end from the loop. */
+static void session_finish(struct sep_session *s)
+{
+	s->lingering = 0;
+	if (s->rfd_ev != UNWATCHED)
+		loop_unwatch(s->lp, s->io.rfd);
+	if (s->io.wfd != s->io.rfd && s->wfd_ev != UNWATCHED)
+		loop_unwatch(s->lp, s->io.wfd);
+	s->rfd_ev = s->wfd_ev = UNWATCHED;
+	if (s->linger_timer)
+		loop_timer_cancel(s->lp, s->linger_timer);
+	s->linger_timer = NULL;
+	if (!s->close_timer)
+		s->close_timer = loop_timer(s->lp, 0, closed_cb, s);
+}
+
+static void linger_over(struct loop *lp, void *arg)
+{
+	struct sep_session *s = arg;
+	s->linger_timer = NULL;
+	session_finish(s);
+}
+
 static void session_end(struct sep_session *s, int code, const char *reason, int send_goaway)
 {
 	if (s->closed)
 		return;
-	if (send_goaway) {
-		out_reset(s, SEP_GOAWAY, 0, code, reason);
-		flush(s);  /* best effort: the peer learns why */
-	}
+	if (send_goaway)
+		out_text(s, SEP_GOAWAY, 0, code, reason);
 	s->closed = 1;
 	s->close_code = code;
 	snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
-	loop_unwatch(s->lp, s->io.rfd);
-	if (s->io.wfd != s->io.rfd)
-		loop_unwatch(s->lp, s->io.wfd);
-	if (s->timer) {
+	if (s->timer)
 		loop_timer_cancel(s->lp, s->timer);
-		s->timer = NULL;
-	}
+	s->timer = NULL;
+	if (s->rkick)
+		loop_timer_cancel(s->lp, s->rkick);
+	s->rkick = NULL;
 	for (int b = 0; b < NBUCKETS; b++)
 		while (s->buckets[b])
 			chan_end(s, s->buckets[b], code ? code : SEP_E_SHUTDOWN, reason[0] ? reason : "session closed");
-	/* the owner hears of it from the loop, never from inside its own call */
-	s->close_timer = loop_timer(s->lp, 0, closed_cb, s);
+	/* the peer should learn why: write what is queued (GOAWAY last) for a short while */
+	if (send_goaway && flush(s) == 0 && out_queued(s)) {
+		s->lingering = 1;
+		update_session_events(s);
+		s->linger_timer = loop_timer(s->lp, LINGER_MS, linger_over, s);
+		return;
+	}
+	session_finish(s);
 }
 
 static void fail(struct sep_session *s, int code, const char *fmt, ...)
@@ -505,27 +606,38 @@ static void fail(struct sep_session *s, int code, const char *fmt, ...)
 	session_end(s, code, r, 1);
 }
 
-/* ---- frames in ---- */
+/* ---- frames in: one small handler per type ---- */
 
-static int parse_text(const struct sep_frame *f, int *code, char *text, size_t cap)
+static void handle_hello(struct sep_session *s, const struct sep_frame *f)
 {
-	if (f->len < 4)
-		return -1;
-	*code = f->p[0] << 8 | f->p[1];
-	size_t tl = (size_t)f->p[2] << 8 | f->p[3];
-	if (4 + tl != f->len)
-		return -1;
-	if (tl >= cap)
-		tl = cap - 1;
-	for (size_t i = 0; i < tl; i++)
-		text[i] = (f->p[4 + i] < 0x20 || f->p[4 + i] == 0x7f) ? '?' : (char)f->p[4 + i];
-	text[tl] = 0;
-	return 0;
+	struct sep_hello h;
+	if (f->type != SEP_HELLO || f->chan != 0)
+		return fail(s, SEP_E_PROTOCOL, "expected HELLO, got frame type %u (%s) on channel %u",
+		            f->type, sep_type_name(f->type), f->chan);
+	const char *why = sep_parse_hello(f, &h);
+	if (why)
+		return fail(s, SEP_E_PROTOCOL, "%s", why);
+	if (h.vmin > SEP_VERSION || h.vmax < SEP_VERSION)
+		return fail(s, SEP_E_VERSION, "peer speaks SEP versions %u..%u, we speak %u", h.vmin,
+		            h.vmax, SEP_VERSION);
+	if (h.window < SEP_MIN_WINDOW || h.window > SEP_MAX_CREDIT)
+		return fail(s, SEP_E_PROTOCOL, "HELLO window %u out of range", h.window);
+	if (!h.max_channels)
+		return fail(s, SEP_E_PROTOCOL, "HELLO allows no channels");
+	memcpy(s->peer_host, h.host, sizeof s->peer_host);
+	s->peer_max_channels = h.max_channels;
+	s->ready = 1;
+	if (s->timer)
+		loop_timer_cancel(s->lp, s->timer);  /* the handshake timer: keepalive from now */
+	s->timer = NULL;
+	schedule_tick(s);
+	if (s->fn)
+		s->fn(s->arg, SEP_SESSION_READY, 0, "");
 }
 
 static void send_records(struct sep_session *s, uint32_t id, const struct ns_list *l, unsigned max)
 {
-	uint8_t buf[1024];
+	uint8_t buf[SEP_RECORD_MIN + NS_NAME_MAX + NS_HOST_MAX + NS_PATH_MAX];
 	for (size_t i = 0; i < l->n && i < max; i++) {
 		size_t n = sep_build_record(buf, sizeof buf, SEP_REC_PRESENT, &l->v[i]);
 		if (n)
@@ -536,116 +648,150 @@ static void send_records(struct sep_session *s, uint32_t id, const struct ns_lis
 void sep_watch_event(struct sep_session *s, uint32_t chan, int event, const struct ns_service *svc)
 {
 	struct chan *c = chan_find(s, chan);
-	if (!c || s->closed)
+	if (!c || s->closed || !c->served || c->op != SEP_OP_WATCH)
 		return;
-	uint8_t buf[1024];
+	uint8_t buf[SEP_RECORD_MIN + NS_NAME_MAX + NS_HOST_MAX + NS_PATH_MAX];
 	size_t n = sep_build_record(buf, sizeof buf, event, svc);
-	if (n) {
-		out_frame(s, SEP_RECORD, chan, buf, n);
-		flush(s);
-		update_session_events(s);
+	if (!n)
+		return;
+	out_frame(s, SEP_RECORD, chan, buf, n);
+	if (flush(s) < 0)
+		return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
+	if (out_queued(s) > OUT_MAX)
+		return fail(s, SEP_E_LIMIT, "the peer does not read (%zu bytes queued)", out_queued(s));
+	update_session_events(s);
+}
+
+static void open_list(struct sep_session *s, uint32_t id, const char *q)
+{
+	struct ns_list l = { 0 };
+	char err[NS_ERR_MAX] = "";
+	int code = SEP_E_INTERNAL;
+	if (!s->ops || !s->ops->list || s->ops->list(s->ops_arg, q, &l, &code, err, sizeof err) < 0) {
+		out_text(s, SEP_RESET, id, code, err[0] ? err : "cannot list");
+	} else {
+		out_u32(s, SEP_ACCEPT, id, s->lim.window);
+		send_records(s, id, &l, s->lim.max_records);
+		out_frame(s, SEP_EOF, id, NULL, 0);
 	}
+	ns_list_free(&l);
+}
+
+static void open_watch(struct sep_session *s, uint32_t id, const char *q, uint32_t win)
+{
+	char err[NS_ERR_MAX] = "";
+	int code = SEP_E_INTERNAL;
+	struct chan *c = chan_alloc(s, id, SEP_OP_WATCH);
+	c->served = 1;
+	c->accepted = 1;
+	c->credit = win;
+	out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	if (!s->ops || !s->ops->watch_start ||
+	    s->ops->watch_start(s->ops_arg, s, id, q, &code, err, sizeof err) < 0) {
+		if ((c = chan_find(s, id))) {
+			c->op = 0;  /* nothing to stop */
+			chan_reset(s, c, code, err[0] ? err : "cannot watch");
+		}
+	}
+}
+
+static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint32_t win)
+{
+	char err[NS_ERR_MAX] = "";
+	int code = SEP_E_INTERNAL;
+	int fd = s->ops && s->ops->connect ? s->ops->connect(s->ops_arg, q, &code, err, sizeof err) : -1;
+	if (fd < 0) {
+		/* refused: the peer's other channels go on */
+		out_text(s, SEP_RESET, id, code, err[0] ? err : "cannot connect");
+		return;
+	}
+	struct chan *c = chan_alloc(s, id, SEP_OP_CONNECT);
+	c->served = 1;
+	c->credit = win;
+	fd_set_nonblock(fd, 1);
+	c->in_fd = c->out_fd = fd;
+	c->out_sock = (uint8_t)is_sock(fd);
+	c->accepted = 1;
+	out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	chan_update(s, c);
 }
 
 static void handle_open(struct sep_session *s, const struct sep_frame *f)
 {
+	struct sep_open o;
 	if (!s->is_server)
 		return fail(s, SEP_E_PROTOCOL, "OPEN sent to a client");
-	if (f->chan <= s->next_id)
-		return fail(s, SEP_E_PROTOCOL, "OPEN with channel id %u not above %u", f->chan, s->next_id);
-	if (f->len < 7)
-		return fail(s, SEP_E_PROTOCOL, "short OPEN");
-	uint8_t op = f->p[0];
-	uint32_t win = get32(f->p + 1);
-	size_t ql = (size_t)f->p[5] << 8 | f->p[6];
-	if (7 + ql != f->len || ql >= NS_PATH_MAX)
-		return fail(s, SEP_E_PROTOCOL, "bad OPEN query length");
-	if (op < SEP_OP_LIST || op > SEP_OP_CONNECT)
-		return fail(s, SEP_E_PROTOCOL, "OPEN with unknown operation %u", op);
-	s->next_id = f->chan;
-	char q[NS_PATH_MAX];
-	memcpy(q, f->p + 7, ql);
-	q[ql] = 0;
-	if (memchr(q, 0, ql)) {
-		out_reset(s, SEP_RESET, f->chan, SEP_E_BADQUERY, "NUL in query");
-		return;
-	}
-	if (s->nchan >= s->lim.max_channels) {
-		out_reset(s, SEP_RESET, f->chan, SEP_E_LIMIT, "too many channels");
-		return;
-	}
-	char err[NS_ERR_MAX] = "";
-	int code = SEP_E_INTERNAL;
-	uint8_t wp[4];
-	put32(wp, s->lim.window);
-	if (op == SEP_OP_LIST) {
-		struct ns_list l = { 0 };
-		if (!s->ops || !s->ops->list || s->ops->list(s->ops_arg, q, &l, &code, err, sizeof err) < 0) {
-			out_reset(s, SEP_RESET, f->chan, code, err[0] ? err : "cannot list");
-			ns_list_free(&l);
-			return;
-		}
-		out_frame(s, SEP_ACCEPT, f->chan, wp, 4);
-		send_records(s, f->chan, &l, s->lim.max_records);
-		out_frame(s, SEP_EOF, f->chan, NULL, 0);
-		ns_list_free(&l);
-		return;
-	}
-	struct chan *c = chan_alloc(s, f->chan, op);
-	c->served = 1;
-	c->credit = win;
-	if (op == SEP_OP_WATCH) {
-		out_frame(s, SEP_ACCEPT, f->chan, wp, 4);
-		c->accepted = 1;
-		if (!s->ops || !s->ops->watch_start ||
-		    s->ops->watch_start(s->ops_arg, s, f->chan, q, &code, err, sizeof err) < 0) {
-			c->op = 0;  /* nothing to stop */
-			chan_reset(s, c, code, err[0] ? err : "cannot watch");
-		}
-		return;
-	}
-	int fd = s->ops && s->ops->connect ? s->ops->connect(s->ops_arg, q, &code, err, sizeof err) : -1;
-	if (fd < 0) {
-		/* refused: the peer's other channels go on */
-		out_reset(s, SEP_RESET, f->chan, code, err[0] ? err : "cannot connect");
-		s->nchan--;
-		s->buckets[c->id % NBUCKETS] = c->next;
-		chan_release(c);
-		return;
-	}
-	fd_set_nonblock(fd, 1);
-	c->in_fd = c->out_fd = fd;
+	if (f->chan <= s->last_id)
+		return fail(s, SEP_E_PROTOCOL, "OPEN with channel id %u not above %u (channel id used twice)",
+		            f->chan, s->last_id);
+	const char *why = sep_parse_open(f, &o);
+	if (why)
+		return fail(s, SEP_E_PROTOCOL, "%s (op %u, channel %u)", why, f->len ? f->p[0] : 0, f->chan);
+	s->last_id = f->chan;
+	if (memchr(o.query, 0, o.query_len))
+		return out_text(s, SEP_RESET, f->chan, SEP_E_BADQUERY, "NUL in query");
+	if (o.op != SEP_OP_LIST && s->nchan >= s->lim.max_channels)
+		return out_text(s, SEP_RESET, f->chan, SEP_E_LIMIT, "too many channels");
+	if (o.op == SEP_OP_LIST)
+		open_list(s, f->chan, o.query);
+	else if (o.op == SEP_OP_WATCH)
+		open_watch(s, f->chan, o.query, o.window);
+	else
+		open_connect(s, f->chan, o.query, o.window);
+}
+
+static void handle_accept(struct sep_session *s, struct chan *c, const struct sep_frame *f)
+{
+	uint32_t win;
+	if (c->served || c->accepted)
+		return fail(s, SEP_E_PROTOCOL, "unexpected ACCEPT on channel %u", c->id);
+	if (sep_parse_u32(f, &win) || win < SEP_MIN_WINDOW || win > SEP_MAX_CREDIT)
+		return fail(s, SEP_E_PROTOCOL, "bad ACCEPT on channel %u", c->id);
+	uint32_t id = c->id;
 	c->accepted = 1;
-	out_frame(s, SEP_ACCEPT, f->chan, wp, 4);
-	chan_update(s, c);
+	c->credit = win;
+	if (c->ch_fn)
+		c->ch_fn(c->arg, SEP_CH_ACCEPTED, 0, "");
+	if ((c = chan_find(s, id)))
+		chan_update(s, c);
+}
+
+static void handle_reset(struct sep_session *s, struct chan *c, const struct sep_frame *f)
+{
+	int code;
+	char t[256];
+	if (sep_parse_text(f, &code, t, sizeof t))
+		return fail(s, SEP_E_PROTOCOL, "bad RESET on channel %u", c->id);
+	chan_end(s, c, code ? code : SEP_E_RESET, t[0] ? t : sep_code_name(code ? code : SEP_E_RESET));
 }
 
 static void handle_data(struct sep_session *s, struct chan *c, const struct sep_frame *f)
 {
-	if (c->op != SEP_OP_CONNECT || !c->accepted || c->eof_recv)
+	if (c->op != SEP_OP_CONNECT || !c->accepted)
 		return fail(s, SEP_E_PROTOCOL, "DATA on channel %u that takes none", c->id);
+	if (c->eof_recv)
+		return fail(s, SEP_E_PROTOCOL, "DATA after EOF on channel %u", c->id);
+	if (f->len == 0 || f->len > SEP_MAX_DATA)
+		return fail(s, SEP_E_PROTOCOL, "DATA of %u bytes on channel %u", f->len, c->id);
 	if (f->len > c->recv_left)
 		return fail(s, SEP_E_PROTOCOL, "DATA beyond credit on channel %u (%u > %u)", c->id,
 		            f->len, c->recv_left);
 	c->recv_left -= f->len;
 	const uint8_t *p = f->p;
 	size_t n = f->len;
-	if (!c->rlen && c->out_fd >= 0) {
+	if (!c->rlen && c->out_fd >= 0 && !c->out_done) {
 		/* straight through when the service takes it */
-		ssize_t w = send(c->out_fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == ENOTSOCK)
-			w = write(c->out_fd, p, n);
+		ssize_t w = chan_write(c, p, n);
 		if (w > 0) {
 			p += w;
 			n -= w;
 			c->consumed += w;
 		} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			char t[128];
-			snprintf(t, sizeof t, "service side: %s", strerror(errno));
-			return chan_reset(s, c, SEP_E_RESET, t);
+			return chan_local_error(s, c, "service side", errno);
 		}
 	}
 	if (n) {
+		/* keep the rest: at most the window, since recv_left never grows past it */
 		if (c->roff + c->rlen + n > c->rcap) {
 			if (c->roff) {
 				memmove(c->rbuf, c->rbuf + c->roff, c->rlen);
@@ -663,131 +809,145 @@ static void handle_data(struct sep_session *s, struct chan *c, const struct sep_
 	chan_update(s, c);
 }
 
+static void handle_eof(struct sep_session *s, struct chan *c, const struct sep_frame *f)
+{
+	if (f->len)
+		return fail(s, SEP_E_PROTOCOL, "EOF with a payload on channel %u", c->id);
+	if (c->eof_recv)
+		return fail(s, SEP_E_PROTOCOL, "second EOF on channel %u", c->id);
+	if (!c->accepted)
+		return fail(s, SEP_E_PROTOCOL, "EOF before ACCEPT on channel %u", c->id);
+	if (c->op != SEP_OP_CONNECT)  /* a LIST is complete; a WATCH is cancelled or over */
+		return chan_end(s, c, 0, "");
+	uint32_t id = c->id;
+	c->eof_recv = 1;
+	chan_check_done(s, c);
+	if ((c = chan_find(s, id)))
+		chan_update(s, c);
+}
+
+static void handle_window(struct sep_session *s, struct chan *c, const struct sep_frame *f)
+{
+	uint32_t inc;
+	if (sep_parse_u32(f, &inc))
+		return fail(s, SEP_E_PROTOCOL, "bad WINDOW on channel %u", c->id);
+	if (!c->accepted)
+		return fail(s, SEP_E_PROTOCOL, "WINDOW before ACCEPT on channel %u", c->id);
+	if (c->op != SEP_OP_CONNECT)
+		return;
+	uint64_t cr = (uint64_t)c->credit + inc;
+	if (cr > SEP_MAX_CREDIT)
+		return fail(s, SEP_E_PROTOCOL, "WINDOW overflow on channel %u", c->id);
+	c->credit = (uint32_t)cr;
+	chan_update(s, c);
+}
+
+static void handle_record(struct sep_session *s, struct chan *c, const struct sep_frame *f)
+{
+	int ev;
+	struct ns_service svc;
+	if (c->served || c->op == SEP_OP_CONNECT || !c->accepted)
+		return fail(s, SEP_E_PROTOCOL, "unexpected RECORD on channel %u", c->id);
+	if (sep_parse_record(f, &ev, &svc) < 0)
+		return fail(s, SEP_E_PROTOCOL, "malformed RECORD on channel %u", c->id);
+	if (c->op == SEP_OP_LIST && ev != SEP_REC_PRESENT)
+		return fail(s, SEP_E_PROTOCOL, "RECORD event %d in a LIST on channel %u", ev, c->id);
+	if (c->rec_fn)
+		c->rec_fn(c->arg, ev, ev == SEP_REC_SYNC ? NULL : &svc, 0, "");
+}
+
+static void handle_session_frame(struct sep_session *s, const struct sep_frame *f)
+{
+	int code;
+	char t[256], r[300];
+	switch (f->type) {
+	case SEP_PING:
+		if (f->len != 8)
+			return fail(s, SEP_E_PROTOCOL, "PING of %u bytes", f->len);
+		return out_frame(s, SEP_PONG, 0, f->p, 8);
+	case SEP_PONG:
+		if (f->len != 8)
+			return fail(s, SEP_E_PROTOCOL, "PONG of %u bytes", f->len);
+		return;
+	case SEP_GOAWAY:
+		if (sep_parse_text(f, &code, t, sizeof t))
+			return fail(s, SEP_E_PROTOCOL, "bad GOAWAY");
+		snprintf(r, sizeof r, "peer closed the session: %s%s%s", sep_code_name(code),
+		         t[0] ? ": " : "", t);
+		return session_end(s, code, r, 0);
+	default:
+		return fail(s, SEP_E_PROTOCOL, "frame type %u (%s) on channel 0", f->type,
+		            sep_type_name(f->type));
+	}
+}
+
 static void handle_frame(struct sep_session *s, const struct sep_frame *f)
 {
-	if (!s->ready) {
-		if (f->type != SEP_HELLO || f->chan != 0)
-			return fail(s, SEP_E_PROTOCOL, "expected HELLO, got frame type %u", f->type);
-		if (f->len < 9)
-			return fail(s, SEP_E_PROTOCOL, "short HELLO");
-		uint8_t vmin = f->p[0], vmax = f->p[1];
-		if (vmin > 1 || vmax < 1)
-			return fail(s, SEP_E_VERSION, "peer speaks SEP versions %u..%u, we speak 1", vmin, vmax);
-		s->peer_window = get32(f->p + 2);
-		s->peer_max_channels = (unsigned)f->p[6] << 8 | f->p[7];
-		size_t hl = f->p[8];
-		if (9 + hl != f->len || hl >= NS_HOST_MAX)
-			return fail(s, SEP_E_PROTOCOL, "bad HELLO host name");
-		memcpy(s->peer_host, f->p + 9, hl);
-		s->peer_host[hl] = 0;
-		for (size_t i = 0; i < hl; i++)
-			if (s->peer_host[i] <= ' ' || s->peer_host[i] == '/' || s->peer_host[i] == 0x7f)
-				return fail(s, SEP_E_PROTOCOL, "bad HELLO host name");
-		if (s->peer_window < 1024)
-			return fail(s, SEP_E_PROTOCOL, "HELLO window %u below 1024", s->peer_window);
-		s->ready = 1;
-		if (s->fn)
-			s->fn(s->arg, SEP_SESSION_READY, 0, "");
-		return;
-	}
-	if (f->chan == 0) {
-		switch (f->type) {
-		case SEP_PING:
-			if (f->len != 8)
-				return fail(s, SEP_E_PROTOCOL, "PING of %u bytes", f->len);
-			out_frame(s, SEP_PONG, 0, f->p, 8);
-			return;
-		case SEP_PONG:
-			return;
-		case SEP_GOAWAY: {
-			int code;
-			char t[256];
-			if (parse_text(f, &code, t, sizeof t) < 0)
-				return fail(s, SEP_E_PROTOCOL, "bad GOAWAY");
-			char r[300];
-			snprintf(r, sizeof r, "peer closed the session: %s%s%s", sep_code_name(code),
-			         t[0] ? ": " : "", t);
-			return session_end(s, code, r, 0);
-		}
-		default:
-			return fail(s, SEP_E_PROTOCOL, "frame type %u on channel 0", f->type);
-		}
-	}
+	if (!s->ready)
+		return handle_hello(s, f);
+	if (f->type < SEP_HELLO || f->type > SEP_GOAWAY)
+		return fail(s, SEP_E_PROTOCOL, "unknown frame type %u", f->type);
+	if (f->chan == 0)
+		return handle_session_frame(s, f);
 	if (f->type == SEP_OPEN)
 		return handle_open(s, f);
 	struct chan *c = chan_find(s, f->chan);
 	if (!c) {
 		/* a channel that ended while this was in flight is fine; one never opened is not */
-		int known = s->is_server ? f->chan <= s->next_id : f->chan < s->next_id;
-		if (!known)
-			return fail(s, SEP_E_PROTOCOL, "frame type %u on channel %u never opened", f->type, f->chan);
+		if (f->chan > s->last_id)
+			return fail(s, SEP_E_PROTOCOL, "frame type %u (%s) on channel %u never opened",
+			            f->type, sep_type_name(f->type), f->chan);
 		return;
 	}
 	switch (f->type) {
 	case SEP_ACCEPT:
-		if (c->served || c->accepted || f->len != 4)
-			return fail(s, SEP_E_PROTOCOL, "unexpected ACCEPT on channel %u", c->id);
-		c->accepted = 1;
-		c->credit = get32(f->p);
-		if (c->ch_fn)
-			c->ch_fn(c->arg, SEP_CH_ACCEPTED, 0, "");
-		if ((c = chan_find(s, f->chan)))
-			chan_update(s, c);
-		return;
-	case SEP_RESET: {
-		int code;
-		char t[256];
-		if (parse_text(f, &code, t, sizeof t) < 0)
-			return fail(s, SEP_E_PROTOCOL, "bad RESET");
-		return chan_end(s, c, code ? code : SEP_E_RESET, t);
-	}
+		return handle_accept(s, c, f);
+	case SEP_RESET:
+		return handle_reset(s, c, f);
 	case SEP_DATA:
 		return handle_data(s, c, f);
 	case SEP_EOF:
-		if (f->len || c->eof_recv)
-			return fail(s, SEP_E_PROTOCOL, "bad EOF on channel %u", c->id);
-		if (c->op == SEP_OP_LIST && !c->served)
-			return chan_end(s, c, 0, "");
-		if (c->op == SEP_OP_WATCH)
-			return chan_end(s, c, 0, "");
-		c->eof_recv = 1;
-		chan_check_done(s, c);
-		if ((c = chan_find(s, f->chan)))
-			chan_update(s, c);
-		return;
-	case SEP_WINDOW: {
-		if (f->len != 4)
-			return fail(s, SEP_E_PROTOCOL, "bad WINDOW");
-		uint64_t cr = (uint64_t)c->credit + get32(f->p);
-		if (cr > 0x7fffffff)
-			return fail(s, SEP_E_PROTOCOL, "WINDOW overflow on channel %u", c->id);
-		c->credit = (uint32_t)cr;
-		chan_update(s, c);
-		return;
+		return handle_eof(s, c, f);
+	case SEP_WINDOW:
+		return handle_window(s, c, f);
+	case SEP_RECORD:
+		return handle_record(s, c, f);
+	default:  /* HELLO, PING, PONG, GOAWAY */
+		return fail(s, SEP_E_PROTOCOL, "frame type %u (%s) on channel %u", f->type,
+		            sep_type_name(f->type), f->chan);
 	}
-	case SEP_RECORD: {
-		if (c->served || !c->rec_fn)
-			return fail(s, SEP_E_PROTOCOL, "RECORD on channel %u", c->id);
-		int ev;
-		struct ns_service svc;
-		if (sep_parse_record(f, &ev, &svc) < 0)
-			return fail(s, SEP_E_PROTOCOL, "malformed RECORD on channel %u", c->id);
-		c->rec_fn(c->arg, ev, ev == SEP_REC_SYNC ? NULL : &svc, 0, "");
-		return;
+}
+
+/* The preface, byte by byte as it comes: 0 to go on, -1 when the session ended. */
+static int check_preface(struct sep_session *s)
+{
+	size_t k = s->ilen < SEP_PREFACE_LEN ? s->ilen : SEP_PREFACE_LEN;
+	if (memcmp(s->ibuf, SEP_PREFACE, k)) {
+		if (s->ibuf[0] == 0x16)
+			fail(s, SEP_E_PROTOCOL, "the peer speaks TLS; this end speaks plaintext SEP");
+		else if (k >= 4 && !memcmp(s->ibuf, "SEP/", 4))
+			fail(s, SEP_E_VERSION, "the peer speaks another SEP version (its preface is not SEP/1)");
+		else
+			fail(s, SEP_E_PROTOCOL, "the peer does not speak SEP");
+		return -1;
 	}
-	default:
-		return fail(s, SEP_E_PROTOCOL, "unknown frame type %u", f->type);
-	}
+	if (k == SEP_PREFACE_LEN)
+		s->preface_ok = 1;
+	return 0;
 }
 
 static void read_input(struct sep_session *s)
 {
-	size_t cap = SEP_HDR + SEP_MAX_PAYLOAD;
-	for (int rounds = 0; rounds < 64 && !s->closed; rounds++) {
+	const size_t cap = SEP_HDR + SEP_MAX_PAYLOAD;
+	for (int rounds = 0; rounds < READ_ROUNDS && want_read(s); rounds++) {
 		ssize_t n = s->io.read(s->io.ctx, s->ibuf + s->ilen, cap - s->ilen);
 		if (n == 0) {
-			session_end(s, s->ready ? SEP_E_SHUTDOWN : SEP_E_PROTOCOL,
-			            s->ready ? "peer closed the connection" : "connection closed before HELLO", 0);
+			if (!s->ready)
+				session_end(s, SEP_E_PROTOCOL, "connection closed before HELLO", 0);
+			else if (s->ilen)
+				session_end(s, SEP_E_PROTOCOL, "connection closed in the middle of a frame", 0);
+			else
+				session_end(s, SEP_E_SHUTDOWN, "peer closed the connection", 0);
 			return;
 		}
 		if (n < 0) {
@@ -802,26 +962,19 @@ static void read_input(struct sep_session *s)
 		s->last_rx = now_ms();
 		size_t off = 0;
 		if (!s->preface_ok) {
-			size_t k = s->ilen < SEP_PREFACE_LEN ? s->ilen : SEP_PREFACE_LEN;
-			if (memcmp(s->ibuf, SEP_PREFACE, k)) {
-				if (s->ibuf[0] == 0x16)
-					fail(s, SEP_E_PROTOCOL, "the peer speaks TLS; this end speaks plaintext SEP");
-				else
-					fail(s, SEP_E_PROTOCOL, "the peer does not speak SEP");
+			if (check_preface(s) < 0)
 				return;
-			}
-			if (s->ilen < SEP_PREFACE_LEN)
+			if (!s->preface_ok)
 				continue;
-			s->preface_ok = 1;
 			off = SEP_PREFACE_LEN;
 		}
-		s->in_dispatch = 1;
 		while (!s->closed) {
 			struct sep_frame f;
 			int r = sep_frame_decode(s->ibuf + off, s->ilen - off, &f);
 			if (r < 0) {
-				fail(s, SEP_E_PROTOCOL, "frame of %u bytes over the limit",
-				     (unsigned)get32(s->ibuf + off));
+				uint32_t len = (uint32_t)s->ibuf[off] << 24 | (uint32_t)s->ibuf[off + 1] << 16 |
+				               (uint32_t)s->ibuf[off + 2] << 8 | s->ibuf[off + 3];
+				fail(s, SEP_E_PROTOCOL, "frame of %u bytes over the limit", len);
 				break;
 			}
 			if (r == 0)
@@ -829,12 +982,11 @@ static void read_input(struct sep_session *s)
 			handle_frame(s, &f);
 			off += r;
 		}
-		s->in_dispatch = 0;
 		if (s->closed)
 			return;
 		memmove(s->ibuf, s->ibuf + off, s->ilen - off);
 		s->ilen -= off;
-		if (!(s->io.pending && s->io.pending(s->io.ctx)) && n < (ssize_t)(cap / 2))
+		if (!(s->io.pending && s->io.pending(s->io.ctx)) && (size_t)n < cap / 2)
 			break;
 	}
 }
@@ -842,17 +994,30 @@ static void read_input(struct sep_session *s)
 static void session_io(struct loop *lp, int fd, unsigned ev, void *arg)
 {
 	struct sep_session *s = arg;
-	if (s->closed)
+	if (s->closed) {
+		/* lingering: only GOAWAY and what came before it are still going out */
+		if (!s->lingering)
+			return;
+		if (flush(s) < 0 || !out_queued(s))
+			session_finish(s);
 		return;
+	}
 	if (fd == s->io.rfd && (ev & (LOOP_IN | LOOP_HUP | LOOP_ERR)))
 		read_input(s);
 	if (s->closed)
 		return;
-	if (flush(s) < 0) {
-		session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
-		return;
-	}
+	if (flush(s) < 0)
+		return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
+	if (fd == s->io.wfd && fd != s->io.rfd && (ev & (LOOP_ERR | LOOP_HUP)) && !out_queued(s))
+		return session_end(s, SEP_E_SHUTDOWN, "transport closed (write side)", 0);
 	update_session_events(s);
+}
+
+static void schedule_tick(struct sep_session *s)
+{
+	unsigned every = s->lim.keepalive_ms ? s->lim.keepalive_ms : s->lim.idle_ms;
+	if (every)
+		s->timer = loop_timer(s->lp, every / 2 + 1, tick, s);
 }
 
 static void tick(struct loop *lp, void *arg)
@@ -860,23 +1025,24 @@ static void tick(struct loop *lp, void *arg)
 	struct sep_session *s = arg;
 	s->timer = NULL;
 	uint64_t now = now_ms(), quiet = now - s->last_rx;
-	if (!s->ready) {
-		fail(s, SEP_E_TIMEOUT, "no HELLO within %u ms", s->lim.handshake_ms);
-		return;
-	}
+	if (!s->ready)
+		return fail(s, SEP_E_TIMEOUT, "no HELLO within %u ms", s->lim.handshake_ms);
 	if (s->lim.idle_ms && quiet >= s->lim.idle_ms) {
-		fail(s, SEP_E_TIMEOUT, "nothing received for %u ms", s->lim.idle_ms);
-		return;
+		if (!want_read(s))
+			return fail(s, SEP_E_TIMEOUT, "the peer read nothing for %u ms (%zu bytes queued)",
+			            s->lim.idle_ms, out_queued(s));
+		return fail(s, SEP_E_TIMEOUT, "nothing received for %u ms", s->lim.idle_ms);
 	}
-	if (quiet >= s->lim.keepalive_ms) {
+	if (s->lim.keepalive_ms && quiet >= s->lim.keepalive_ms) {
 		uint8_t p[8];
 		for (int i = 0; i < 8; i++)
 			p[i] = (uint8_t)(now >> (8 * i));
 		out_frame(s, SEP_PING, 0, p, 8);
-		flush(s);
+		if (flush(s) < 0)
+			return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
 		update_session_events(s);
 	}
-	s->timer = loop_timer(lp, s->lim.keepalive_ms / 2 + 1, tick, s);
+	schedule_tick(s);
 }
 
 struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, int is_server,
@@ -892,36 +1058,38 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 		s->lim = *lim;
 	else
 		sep_limits_default(&s->lim);
-	if (s->lim.max_frame > 64 * 1024)
-		s->lim.max_frame = 64 * 1024;
+	/* what the wire can say */
+	if (!s->lim.max_frame || s->lim.max_frame > SEP_MAX_DATA)
+		s->lim.max_frame = SEP_MAX_DATA;
+	if (s->lim.window < SEP_MIN_WINDOW)
+		s->lim.window = SEP_MIN_WINDOW;
+	if (s->lim.window > SEP_MAX_CREDIT)
+		s->lim.window = SEP_MAX_CREDIT;
+	if (!s->lim.max_channels)
+		s->lim.max_channels = 1;
+	if (s->lim.max_channels > 65535)
+		s->lim.max_channels = 65535;
 	s->ops = ops;
 	s->ops_arg = ops_arg;
 	s->fn = fn;
 	s->arg = arg;
 	snprintf(s->local_host, sizeof s->local_host, "%s", local_host ? local_host : ns_host());
+	for (char *p = s->local_host; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '/' || *p == 0x7f)
+			*p = '_';
 	s->ibuf = xmalloc(SEP_HDR + SEP_MAX_PAYLOAD);
-	s->next_id = 0;
 	s->last_rx = now_ms();
+	s->rfd_ev = s->wfd_ev = UNWATCHED;
 	/* preface and HELLO go out at once: both sides speak first */
 	memcpy(out_reserve(s, SEP_PREFACE_LEN), SEP_PREFACE, SEP_PREFACE_LEN);
 	s->olen += SEP_PREFACE_LEN;
-	uint8_t h[9 + NS_HOST_MAX];
-	size_t hl = strlen(s->local_host);
-	h[0] = 1;
-	h[1] = 1;
-	put32(h + 2, s->lim.window);
-	h[6] = (uint8_t)(s->lim.max_channels >> 8);
-	h[7] = (uint8_t)s->lim.max_channels;
-	h[8] = (uint8_t)hl;
-	memcpy(h + 9, s->local_host, hl);
-	out_frame(s, SEP_HELLO, 0, h, 9 + hl);
-	s->rfd_ev = LOOP_IN | LOOP_OUT;
-	loop_watch(lp, s->io.rfd, s->io.rfd == s->io.wfd ? LOOP_IN | LOOP_OUT : LOOP_IN, session_io, s);
-	if (s->io.wfd != s->io.rfd) {
-		s->wfd_ev = LOOP_OUT;
-		loop_watch(lp, s->io.wfd, LOOP_OUT, session_io, s);
-	}
-	s->timer = loop_timer(lp, s->lim.handshake_ms, tick, s);
+	struct sep_hello h = { SEP_VERSION, SEP_VERSION, s->lim.window, (uint16_t)s->lim.max_channels, "" };
+	memcpy(h.host, s->local_host, sizeof h.host);
+	uint8_t hp[9 + NS_HOST_MAX];
+	out_frame(s, SEP_HELLO, 0, hp, sep_build_hello(hp, sizeof hp, &h));
+	update_session_events(s);
+	if (s->lim.handshake_ms)
+		s->timer = loop_timer(lp, s->lim.handshake_ms, tick, s);
 	return s;
 }
 
@@ -938,6 +1106,8 @@ void sep_session_free(struct sep_session *s)
 		s->fn = NULL;
 		session_end(s, SEP_E_SHUTDOWN, "closed", 1);
 	}
+	if (s->lingering)
+		session_finish(s);
 	if (s->close_timer)
 		loop_timer_cancel(s->lp, s->close_timer);
 	if (s->io.read == fd_read)
@@ -962,66 +1132,74 @@ unsigned sep_session_channels(const struct sep_session *s)
 	return s->nchan;
 }
 
+size_t sep_session_buffered(const struct sep_session *s)
+{
+	size_t n = out_queued(s);
+	for (int b = 0; b < NBUCKETS; b++)
+		for (const struct chan *c = s->buckets[b]; c; c = c->next)
+			n += c->rlen;
+	return n;
+}
+
 /* ---- client operations ---- */
 
-static uint32_t client_open(struct sep_session *s, uint8_t op, const char *query, struct chan **out)
+static struct chan *client_open(struct sep_session *s, uint8_t op, const char *query)
 {
-	if (s->closed || s->nchan >= (s->peer_max_channels ? s->peer_max_channels : s->lim.max_channels))
-		return 0;
-	size_t ql = strlen(query ? query : "");
-	if (ql >= NS_PATH_MAX)
-		return 0;
-	uint32_t id = ++s->next_id;
-	uint8_t p[7 + NS_PATH_MAX];
-	p[0] = op;
-	put32(p + 1, s->lim.window);
-	p[5] = (uint8_t)(ql >> 8);
-	p[6] = (uint8_t)ql;
-	memcpy(p + 7, query ? query : "", ql);
-	out_frame(s, SEP_OPEN, id, p, 7 + ql);
-	*out = chan_alloc(s, id, op);
-	flush(s);
+	unsigned max = s->lim.max_channels;
+	if (s->peer_max_channels && s->peer_max_channels < max)
+		max = s->peer_max_channels;
+	if (s->closed || s->is_server || s->nchan >= max || s->last_id == UINT32_MAX)
+		return NULL;
+	uint8_t p[7 + SEP_MAX_QUERY];
+	size_t n = sep_build_open(p, sizeof p, op, s->lim.window, query ? query : "");
+	if (!n)
+		return NULL;
+	uint32_t id = ++s->last_id;
+	out_frame(s, SEP_OPEN, id, p, n);
+	struct chan *c = chan_alloc(s, id, op);
+	if (flush(s) < 0) {
+		/* the session ends from the loop: the caller never hears from inside its call */
+		s->rkick = s->rkick ? s->rkick : loop_timer(s->lp, 0, read_kick, s);
+	}
 	update_session_events(s);
-	return id;
+	return c;
 }
 
 uint32_t sep_list(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg)
 {
-	struct chan *c;
-	uint32_t id = client_open(s, SEP_OP_LIST, query, &c);
-	if (id) {
-		c->rec_fn = fn;
-		c->arg = arg;
-	}
-	return id;
+	struct chan *c = client_open(s, SEP_OP_LIST, query);
+	if (!c)
+		return 0;
+	c->rec_fn = fn;
+	c->arg = arg;
+	return c->id;
 }
 
 uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg)
 {
-	struct chan *c;
-	uint32_t id = client_open(s, SEP_OP_WATCH, query, &c);
-	if (id) {
-		c->rec_fn = fn;
-		c->arg = arg;
-	}
-	return id;
+	struct chan *c = client_open(s, SEP_OP_WATCH, query);
+	if (!c)
+		return 0;
+	c->rec_fn = fn;
+	c->arg = arg;
+	return c->id;
 }
 
 uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
                      sep_chan_fn *fn, void *arg)
 {
-	struct chan *c;
-	uint32_t id = client_open(s, SEP_OP_CONNECT, query, &c);
-	if (!id)
+	struct chan *c = client_open(s, SEP_OP_CONNECT, query);
+	if (!c)
 		return 0;
 	c->ch_fn = fn;
 	c->arg = arg;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
+	c->out_sock = (uint8_t)is_sock(out_fd);
 	fd_set_nonblock(in_fd, 1);
 	if (out_fd != in_fd)
 		fd_set_nonblock(out_fd, 1);
-	return id;
+	return c->id;
 }
 
 void sep_channel_cancel(struct sep_session *s, uint32_t chan)
@@ -1029,10 +1207,9 @@ void sep_channel_cancel(struct sep_session *s, uint32_t chan)
 	struct chan *c = chan_find(s, chan);
 	if (!c)
 		return;
-	c->ch_fn = NULL;
-	c->rec_fn = NULL;
-	out_reset(s, SEP_RESET, chan, SEP_E_RESET, "cancelled");
+	out_text(s, SEP_RESET, chan, SEP_E_RESET, "cancelled");
 	chan_free(s, c);
-	flush(s);
+	if (flush(s) < 0 && !s->rkick)
+		s->rkick = loop_timer(s->lp, 0, read_kick, s);
 	update_session_events(s);
 }

@@ -1,22 +1,31 @@
-# mk/fuzz.mk: "make fuzz": the SEP fuzz target with clang's libFuzzer, ASan and UBSan,
-# run for FUZZ_SECONDS (default 60) from the seed corpus in testsuite/fuzz/corpus.
-# Non-zero exit on a crash; the crashing input is left in build/fuzz/.
+# mk/fuzz.mk: "make fuzz": the SEP fuzz target (testsuite/fuzz/sep-fuzz.c) built with
+# clang's libFuzzer, ASan and UBSan from the SEP engine's own sources, then run for
+# FUZZ_SECONDS (default 60) from the checked-in seeds (testsuite/fuzz/corpus, never
+# written) and a working corpus in build/fuzz/corpus, with testsuite/fuzz/sep.dict.
+# Exits non-zero on a crash, a leak or a sanitizer report; the input that did it is
+# left as build/fuzz/crash-* (replay: build/fuzz/sep-fuzz build/fuzz/crash-...).
+# Needs clang and libFuzzer (Debian: clang, libclang-rt-dev).
+#   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=4      longer, on 4 cores
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 FB := build/fuzz
 FUZZ_CC ?= clang
 SRCS := testsuite/fuzz/sep-fuzz.c core/sep-session.c core/sep-frame.c core/loop.c core/util.c core/ns.c
 FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-         -D_GNU_SOURCE -Icore -I$(FB)/include -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+         -D_GNU_SOURCE -Icore -I$(FB)/include -std=c11 -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter
 
 .PHONY: fuzz-run
 fuzz-run: $(FB)/sep-fuzz
 	@mkdir -p $(FB)/corpus
-	$(FB)/sep-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
-	    -artifact_prefix=$(FB)/ -print_final_stats=1 $(FB)/corpus testsuite/fuzz/corpus
+	$(FB)/sep-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
+	    $(if $(filter-out 1,$(FUZZ_JOBS)),-fork=$(FUZZ_JOBS)) \
+	    -dict=testsuite/fuzz/sep.dict -artifact_prefix=$(FB)/ -print_final_stats=1 \
+	    $(FB)/corpus testsuite/fuzz/corpus
 
 $(FB)/include/autoconf.h: config/defconfig scripts/genconfig.sh
 	@mkdir -p $(dir $@)
 	sh scripts/genconfig.sh config/defconfig $@
 
-$(FB)/sep-fuzz: $(SRCS) $(FB)/include/autoconf.h $(wildcard core/*.h)
+$(FB)/sep-fuzz: $(SRCS) $(FB)/include/autoconf.h $(wildcard core/*.h) mk/fuzz.mk
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) (Debian: clang, libclang-rt-dev)"; exit 2; }
 	$(FUZZ_CC) $(FLAGS) -o $@ $(SRCS)
