@@ -21,7 +21,8 @@ const char keygen_usage[] =
 	"  -y   only print the existing key's fingerprint\n"
 	"\n"
 	"Exit: 0 ok, 2 usage or a key exists already (without -f), 3 I/O error,\n"
-	"4 key file with loose permissions. See doc/keys.md.\n";
+	"4 refused: a key file with loose permissions or not yours, or a config dir\n"
+	"others can write to. See doc/keys.md.\n";
 
 int keygen_main(int argc, char **argv)
 {
@@ -44,7 +45,7 @@ int keygen_main(int argc, char **argv)
 		return fflush(stdout) ? DX_IO : DX_OK;
 	}
 	if (tls_keygen(force, fp, err, sizeof err) < 0)
-		die(errno == EEXIST ? DX_USAGE : DX_IO, "%s", err);
+		die(errno == EEXIST ? DX_USAGE : errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
 	printf("%s\n", fp);
 	fprintf(stderr, "dipus: keygen: key and certificate written to %s\n", tls_conf_dir());
 	return fflush(stdout) ? DX_IO : DX_OK;

@@ -46,9 +46,14 @@ int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t 
 			struct pollfd p = { .fd = fd, .events = POLLOUT };
 			int left = now < end ? (int)(end - now) : 0;
 			socklen_t sl = sizeof e;
-			if (poll(&p, 1, left) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && !e)
+			int pr;
+			while ((pr = poll(&p, 1, left)) < 0 && errno == EINTR) {
+				now = now_ms();
+				left = now < end ? (int)(end - now) : 0;
+			}
+			if (pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && !e)
 				break;
-			if (!left || poll(&p, 1, 0) == 0)
+			if (pr <= 0)
 				e = ETIMEDOUT;
 		} else {
 			e = errno;
@@ -114,6 +119,7 @@ void net_peer_name(int fd, char *buf, size_t len)
 	socklen_t sl = sizeof ss;
 	char h[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
+	int v6 = 0;
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
@@ -121,9 +127,16 @@ void net_peer_name(int fd, char *buf, size_t len)
 			port = ntohs(a->sin_port);
 		} else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
 			port = ntohs(a->sin6_port);
+			if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+				/* an IPv4 peer of a dual-stack listener: log it as IPv4 */
+				inet_ntop(AF_INET, a->sin6_addr.s6_addr + 12, h, sizeof h);
+				v6 = 0;
+			} else {
+				inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
+				v6 = 1;
+			}
 		}
 	}
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", h, port);
+	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", h, port);
 }

@@ -9,7 +9,6 @@
 
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS  /* out_left: is an encrypted record still queued */
 #include "mbedtls/base64.h"
-#include "mbedtls/ctr_drbg.h"
 #include "mbedtls/ecp.h"
 #include "mbedtls/entropy.h"
 #include "mbedtls/pk.h"
@@ -38,24 +37,25 @@
 #define CERT_FILE "cert.pem"
 #define PEM_MAX 8192
 
-static mbedtls_entropy_context entropy;
-static mbedtls_ctr_drbg_context drbg;
+/* Randomness: PSA's generator, a CTR-DRBG seeded from the kernel (getrandom()) by
+ * mbedTLS's entropy module. It is the one every TLS operation uses anyway (ECDHE, ECDSA
+ * signatures), and it reseeds itself in a child after fork(): a private DRBG here would
+ * not, and two forked processes would then draw the same "random" bytes. */
 static int rng_ready;
+
+static int rng(void *arg, unsigned char *buf, size_t len)
+{
+	(void)arg;
+	return psa_generate_random(buf, len) == PSA_SUCCESS ? 0 : MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+}
 
 static int rng_init(char *err, size_t errlen)
 {
 	if (rng_ready)
 		return 0;
-	if (psa_crypto_init() != PSA_SUCCESS) {
-		snprintf(err, errlen, "TLS: cannot initialise PSA crypto");
-		return -1;
-	}
-	mbedtls_entropy_init(&entropy);
-	mbedtls_ctr_drbg_init(&drbg);
-	int r = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
-	                              (const unsigned char *)"dipus", 5);
-	if (r) {
-		snprintf(err, errlen, "TLS: cannot seed the random generator (-0x%04x)", -r);
+	unsigned char probe[16];
+	if (psa_crypto_init() != PSA_SUCCESS || rng(NULL, probe, sizeof probe)) {
+		snprintf(err, errlen, "TLS: cannot initialise the random generator (no entropy?)");
 		return -1;
 	}
 	rng_ready = 1;
@@ -85,9 +85,12 @@ const char *tls_conf_dir(void)
 	return dir;
 }
 
-static int conf_path(char *buf, size_t len, const char *file)
+static int conf_path(char *buf, size_t len, const char *file, char *err, size_t errlen)
 {
-	return xsnprintf(buf, len, "%s/%s", tls_conf_dir(), file);
+	if (xsnprintf(buf, len, "%s/%s", tls_conf_dir(), file) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: config dir path too long", tls_conf_dir());
+	return -1;
 }
 
 /* "SHA256:" + base64 (no padding) of the SHA-256 of the SubjectPublicKeyInfo DER. */
@@ -95,7 +98,7 @@ static int pk_fingerprint(mbedtls_pk_context *pk, char fp[TLS_FP_MAX])
 {
 	unsigned char der[512], hash[32], b64[64];
 	int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof der);
-	if (n < 0)
+	if (n <= 0)
 		return -1;
 	if (mbedtls_sha256(der + sizeof der - n, n, hash, 0))
 		return -1;
@@ -108,55 +111,135 @@ static int pk_fingerprint(mbedtls_pk_context *pk, char fp[TLS_FP_MAX])
 	return 0;
 }
 
-/* Read a file that must be ours and not readable by others (as OpenSSH does for keys). */
+int tls_fp_valid(const char *fp)
+{
+	if (strncmp(fp, "SHA256:", 7))
+		return 0;
+	size_t n = 0;
+	for (const char *p = fp + 7; *p; p++, n++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '+' || *p == '/'))
+			return 0;
+	return n == 43;
+}
+
+/* The config dir must not let others swap its files: ours or root's, not writable by
+ * group or others (unless sticky, as /tmp: then nobody can replace our files). */
+static int check_dir(const char *d, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(d, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", d, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory%s", d, S_ISLNK(st.st_mode) ? " (a symlink)" : "");
+		errno = EPERM;
+		return -1;
+	}
+	if ((st.st_uid != geteuid() && st.st_uid != 0) || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
+		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could replace "
+		         "its keys and pins; it must be yours and not writable by others (chmod 700 %s)",
+		         d, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), d);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* A private key: a regular file, ours alone (OpenSSH's rule for identity files). */
+static int check_private(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		errno = EPERM;
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by you (uid %u); a private key must be "
+		         "yours alone", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		errno = EPERM;
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s: permissions %04o are too open; chmod 600 %s", path,
+		         (unsigned)(st.st_mode & 07777), path);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* A pin file (known_hosts, authorized_keys): whoever can write it decides who is
+ * trusted, so only we or root may (sshd's StrictModes rule). */
+static int check_pins(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		errno = EPERM;
+		return -1;
+	}
+	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
+		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could change "
+		         "who is trusted; it must be yours and not writable by others (chmod 644 %s)",
+		         path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a private file into buf (NUL-terminated); returns the length + 1, as PEM
+ * parsers want the NUL counted. */
 static int read_private(const char *path, unsigned char *buf, size_t len, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "%s: no key; run 'dipus keygen' first", path);
+		else if (errno == ELOOP)
+			snprintf(err, errlen, "%s: a symlink; the key must be a file of its own", path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (errno == ELOOP)
+			errno = EPERM;
 		return -1;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+	if (check_private(fd, path, err, errlen) < 0) {
 		close(fd);
 		return -1;
 	}
-	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-		snprintf(err, errlen, "%s: permissions %04o are too open (or not yours); it must be "
-		         "yours alone: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	ssize_t n = read_full(fd, buf, len - 1);
+	ssize_t n = read_full(fd, buf, len);
+	int e = errno;
 	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(e) : "too large for a key");
+		errno = n < 0 ? e : EFBIG;
 		return -1;
 	}
 	buf[n] = 0;
-	return (int)n + 1;  /* PEM parsers want the NUL counted */
+	return (int)n + 1;
 }
 
 static int load_key(mbedtls_pk_context *pk, char *err, size_t errlen)
 {
 	char path[512];
 	unsigned char pem[PEM_MAX];
-	if (rng_init(err, errlen) < 0 || conf_path(path, sizeof path, KEY_FILE) < 0)
+	if (rng_init(err, errlen) < 0 || conf_path(path, sizeof path, KEY_FILE, err, errlen) < 0)
 		return -1;
 	int n = read_private(path, pem, sizeof pem, err, errlen);
 	if (n < 0)
 		return -1;
-	int r = mbedtls_pk_parse_key(pk, pem, n, NULL, 0, mbedtls_ctr_drbg_random, &drbg);
+	int r = mbedtls_pk_parse_key(pk, pem, n, NULL, 0, rng, NULL);
 	mbedtls_platform_zeroize(pem, sizeof pem);
-	if (r) {
+	if (r || !mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY)) {
 		char e[128];
 		tls_strerror(r, e, sizeof e);
-		snprintf(err, errlen, "%s: not a usable key: %s", path, e);
+		snprintf(err, errlen, "%s: not a usable EC key (%s); 'dipus keygen -f' makes a new one",
+		         path, r ? e : "wrong type");
+		errno = EINVAL;
 		return -1;
 	}
 	return 0;
@@ -169,15 +252,17 @@ int tls_key_fingerprint(char fp[TLS_FP_MAX], char *err, size_t errlen)
 	int r = load_key(&pk, err, errlen);
 	if (r == 0 && pk_fingerprint(&pk, fp) < 0) {
 		snprintf(err, errlen, "cannot compute the key's fingerprint");
+		errno = EINVAL;
 		r = -1;
 	}
 	mbedtls_pk_free(&pk);
 	return r;
 }
 
-/* Write a whole file under a temporary name, then rename it into place. */
+/* Write a whole file under a temporary name, then move it into place: rename() when
+ * replacing is allowed, link() otherwise (fails with EEXIST if the file appeared). */
 static int write_file(const char *path, const unsigned char *data, size_t len, mode_t mode,
-                      char *err, size_t errlen)
+                      int replace, char *err, size_t errlen)
 {
 	char tmp[600];
 	if (xsnprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) < 0) {
@@ -186,18 +271,27 @@ static int write_file(const char *path, const unsigned char *data, size_t len, m
 	}
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+	if (fd < 0 || fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		unlink(tmp);
 		return -1;
 	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	close(fd);
+	if (replace ? rename(tmp, path) < 0 : link(tmp, path) < 0) {
+		int e = errno;
+		if (e == EEXIST)
+			snprintf(err, errlen, "%s: a key exists already; -f replaces it (peers that pinned "
+			         "it will refuse the new one)", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		unlink(tmp);
+		errno = e;
 		return -1;
 	}
+	if (!replace)
+		unlink(tmp);
 	return 0;
 }
 
@@ -216,19 +310,15 @@ static int ensure_conf_dir(char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", d, strerror(errno));
 		return -1;
 	}
-	struct stat st;
-	if (lstat(d, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: not a directory of yours", d);
-		return -1;
-	}
-	return 0;
+	return check_dir(d, err, errlen);
 }
 
 int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen)
 {
 	char kpath[512], cpath[512];
 	if (rng_init(err, errlen) < 0 || ensure_conf_dir(err, errlen) < 0 ||
-	    conf_path(kpath, sizeof kpath, KEY_FILE) < 0 || conf_path(cpath, sizeof cpath, CERT_FILE) < 0)
+	    conf_path(kpath, sizeof kpath, KEY_FILE, err, errlen) < 0 ||
+	    conf_path(cpath, sizeof cpath, CERT_FILE, err, errlen) < 0)
 		return -1;
 	struct stat st;
 	if (!force && lstat(kpath, &st) == 0) {
@@ -251,15 +341,16 @@ int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen)
 	/* a CN with a comma or equals sign would change the name's meaning */
 	snprintf(subject, sizeof subject, "CN=%.60s", host);
 	for (char *p = subject + 3; *p; p++)
-		if (*p == ',' || *p == '=' || *p == '+' || *p == '\\')
+		if (*p == ',' || *p == '=' || *p == '+' || *p == '\\' || *p == '"' || *p == ';' ||
+		    (unsigned char)*p < 0x20)
 			*p = '_';
 	unsigned char serial[16];
 	if ((r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) ||
-	    (r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
-	                             mbedtls_ctr_drbg_random, &drbg)) ||
-	    (r = mbedtls_ctr_drbg_random(&drbg, serial, sizeof serial)))
+	    (r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng, NULL)) ||
+	    (r = rng(NULL, serial, sizeof serial)))
 		goto out;
 	serial[0] &= 0x7f;  /* a positive serial */
+	serial[0] |= 0x01;  /* and a 16-byte one */
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
 	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
@@ -270,14 +361,16 @@ int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen)
 	    (r = mbedtls_x509write_crt_set_validity(&crt, "20250101000000", "20991231235959")) ||
 	    (r = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)))
 		goto out;
+	/* the key first, linked into place without -f, so two keygens never mix a key with
+	 * the other's certificate; tls_ctx_new checks that they belong together */
 	if ((r = mbedtls_pk_write_key_pem(&pk, pem, PEM_MAX)))
 		goto out;
-	if (write_file(kpath, pem, strlen((char *)pem), 0600, err, errlen) < 0)
+	if (write_file(kpath, pem, strlen((char *)pem), 0600, force, err, errlen) < 0)
 		goto done;
 	memset(pem, 0, PEM_MAX);
-	if ((r = mbedtls_x509write_crt_pem(&crt, pem, PEM_MAX, mbedtls_ctr_drbg_random, &drbg)))
+	if ((r = mbedtls_x509write_crt_pem(&crt, pem, PEM_MAX, rng, NULL)))
 		goto out;
-	if (write_file(cpath, pem, strlen((char *)pem), 0644, err, errlen) < 0)
+	if (write_file(cpath, pem, strlen((char *)pem), 0644, 1, err, errlen) < 0)
 		goto done;
 	if (pk_fingerprint(&pk, fp) < 0) {
 		snprintf(err, errlen, "cannot compute the key's fingerprint");
@@ -289,6 +382,7 @@ out: {
 	char e[128];
 	tls_strerror(r, e, sizeof e);
 	snprintf(err, errlen, "key generation failed: %s", e);
+	errno = EIO;
 }
 done:
 	mbedtls_platform_zeroize(pem, PEM_MAX);
@@ -300,86 +394,198 @@ done:
 
 /* ---- pins ---- */
 
-/* The first two blank-separated words of line (no scanf: it would add 10 KB). */
-static int two_words(char *line, char **a, char **b)
+/* Open a pin file of the config dir and check who may write it. NULL with errno ENOENT
+ * if there is none (nothing pinned), else NULL with err. */
+static FILE *open_pins(const char *file, char *path, size_t plen, char *err, size_t errlen)
 {
-	char *save;
-	*a = strtok_r(line, " \t\r\n", &save);
-	*b = *a ? strtok_r(NULL, " \t\r\n", &save) : NULL;
-	return *a ? (*b ? 2 : 1) : 0;
+	if (conf_path(path, plen, file, err, errlen) < 0)
+		return NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return NULL;
+	}
+	FILE *f = NULL;
+	if (check_pins(fd, path, err, errlen) < 0 || !(f = fdopen(fd, "r"))) {
+		int e = errno;
+		if (!f && e != EPERM)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e == ENOENT ? EIO : e;
+		return NULL;
+	}
+	return f;
 }
 
-static FILE *open_conf(const char *file, char *path, size_t plen)
+/* The next line of f, split into its first two blank-separated words (no scanf: it
+ * would add 10 KB). A line too long for buf is skipped whole, never read as two lines.
+ * Returns the number of words (0 for blank and comment lines), -1 at the end. */
+static int next_pin(FILE *f, char *buf, size_t len, int *lineno, char **a, char **b)
 {
-	if (conf_path(path, plen, file) < 0)
-		return NULL;
-	return fopen(path, "re");
+	for (;;) {
+		if (!fgets(buf, (int)len, f))
+			return -1;
+		++*lineno;
+		size_t n = strlen(buf);
+		if (n == len - 1 && buf[n - 1] != '\n') {
+			int ch;
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		char *save;
+		*a = strtok_r(buf, " \t\r\n", &save);
+		if (!*a || **a == '#')
+			return 0;
+		*b = strtok_r(NULL, " \t\r\n", &save);
+		return *b ? 2 : 1;
+	}
+}
+
+/* host:port as pinned: "[v6]:port" and "v6:port" are the same pin, and so are host
+ * names that differ only in case. */
+static int same_hostport(const char *a, const char *b)
+{
+	char x[300], y[300];
+	const char *in[2] = { a, b };
+	char *out[2] = { x, y };
+	for (int i = 0; i < 2; i++) {
+		const char *s = in[i];
+		const char *close = s[0] == '[' ? strstr(s, "]:") : NULL;
+		if (close)
+			snprintf(out[i], 300, "%.*s%s", (int)(close - s - 1), s + 1, close + 1);
+		else
+			snprintf(out[i], 300, "%s", s);
+	}
+	return !strcasecmp(x, y);
 }
 
 int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen)
 {
-	char path[512], line[512];
-	FILE *f = open_conf("known_hosts", path, sizeof path);
+	char path[512], line[512], other[TLS_FP_MAX] = "";
+	FILE *f = open_pins("known_hosts", path, sizeof path, err, errlen);
 	if (!f)
-		return 1;
-	int lineno = 0, rc = 1;
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
-		char *h, *k;
-		if (line[0] == '#' || two_words(line, &h, &k) != 2 || strcmp(h, hostport))
+		return errno == ENOENT ? 1 : -1;
+	int lineno = 0, at = 0, w;
+	char *h, *k;
+	while ((w = next_pin(f, line, sizeof line, &lineno, &h, &k)) >= 0) {
+		if (w != 2 || !same_hostport(h, hostport))
 			continue;
 		if (!strcmp(k, fp)) {
-			rc = 0;
-			break;
+			fclose(f);
+			return 0;  /* any pin of the host that matches: rotation is pin new, then remove old */
 		}
-		snprintf(err, errlen, "%s: the exporter's key has CHANGED: pinned %s, now %s "
-		         "(if that is expected, remove line %d of %s and run 'dipus trust' again)",
-		         hostport, k, fp, lineno, path);
-		rc = -1;
-		break;
+		if (!at) {
+			at = lineno;
+			snprintf(other, sizeof other, "%s", k);
+		}
 	}
 	fclose(f);
-	return rc;
+	if (!at)
+		return 1;
+	snprintf(err, errlen, "%s: the exporter's key has CHANGED: pinned %s, now %s "
+	         "(if that is expected, remove line %d of %s and run 'dipus trust' again)",
+	         hostport, other, fp, at, path);
+	errno = EPERM;
+	return -1;
 }
 
-int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen)
+/* Append one line to a pin file of the config dir, made if missing. */
+static int append_pin(const char *file, const char *text, mode_t mode, char *err, size_t errlen)
 {
 	char path[512];
-	if (ensure_conf_dir(err, errlen) < 0 || conf_path(path, sizeof path, "known_hosts") < 0)
+	if (ensure_conf_dir(err, errlen) < 0 || conf_path(path, sizeof path, file, err, errlen) < 0)
 		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	char line[400];
-	int n = snprintf(line, sizeof line, "%s %s\n", hostport, fp);
-	if (fd < 0 || write_all(fd, line, n) < 0) {
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		return -1;
+	}
+	if (check_pins(fd, path, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* a last line without its newline must not swallow ours */
+	char last = '\n';
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end > 0 && pread(fd, &last, 1, end - 1) != 1)
+		last = '\n';
+	if ((last != '\n' && write_all(fd, "\n", 1) < 0) || write_all(fd, text, strlen(text)) < 0 ||
+	    fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
+int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen)
+{
+	for (const char *p = hostport; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '#' || (unsigned char)*p == 0x7f) {
+			snprintf(err, errlen, "%s: not a host:port that can be pinned", hostport);
+			errno = EINVAL;
+			return -1;
+		}
+	if (!*hostport || *hostport == '#' || !tls_fp_valid(fp)) {
+		snprintf(err, errlen, "%s %s: not a host:port and a fingerprint", hostport, fp);
+		errno = EINVAL;
+		return -1;
+	}
+	char line[400];
+	if (xsnprintf(line, sizeof line, "%s %s\n", hostport, fp) < 0) {
+		snprintf(err, errlen, "%s: host name too long", hostport);
+		errno = EINVAL;
+		return -1;
+	}
+	return append_pin("known_hosts", line, 0644, err, errlen);
+}
+
 int tls_authorized(const char *fp, char *err, size_t errlen)
 {
 	char path[512], line[512];
-	FILE *f = open_conf("authorized_keys", path, sizeof path);
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	int rc = 0;
-	while (fgets(line, sizeof line, f)) {
-		char *k, *comment;
-		if (line[0] != '#' && two_words(line, &k, &comment) >= 1 && !strcmp(k, fp)) {
+	FILE *f = open_pins("authorized_keys", path, sizeof path, err, errlen);
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	int rc = 0, lineno = 0, w;
+	char *k, *comment;
+	while ((w = next_pin(f, line, sizeof line, &lineno, &k, &comment)) >= 0)
+		if (w >= 1 && !strcmp(k, fp)) {
 			rc = 1;
 			break;
 		}
-	}
 	fclose(f);
 	return rc;
+}
+
+int tls_authorize_add(const char *fp, const char *comment, char *err, size_t errlen)
+{
+	if (!tls_fp_valid(fp)) {
+		snprintf(err, errlen, "%s: not a fingerprint (SHA256: and 43 base64 characters, as "
+		         "'dipus keygen -y' prints)", fp);
+		errno = EINVAL;
+		return -1;
+	}
+	char line[400];
+	comment = comment ? comment : "";
+	for (const char *p = comment; *p; p++)
+		if ((unsigned char)*p < ' ' && *p != '\t') {
+			snprintf(err, errlen, "a comment is one line of text");
+			errno = EINVAL;
+			return -1;
+		}
+	int r = tls_authorized(fp, err, errlen);
+	if (r != 0)
+		return r < 0 ? -1 : 1;
+	if (xsnprintf(line, sizeof line, "%s%s%s\n", fp, *comment ? " " : "", comment) < 0) {
+		snprintf(err, errlen, "comment too long");
+		errno = EINVAL;
+		return -1;
+	}
+	return append_pin("authorized_keys", line, 0600, err, errlen);
 }
 
 /* ---- sessions ---- */
@@ -389,19 +595,23 @@ struct tls_ctx {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
+	char fp[TLS_FP_MAX];      /* our own key's, for messages */
 };
 
 struct tls_conn {
 	mbedtls_ssl_context ssl;
+	const struct tls_ctx *ctx;
 	int fd;
-	enum tls_role role;
 	char peer[256];
 	int trust_unknown;
+	int eof;                  /* the transport reached EOF */
+	int verified;             /* the peer proved it holds the key of fp */
+	int got_data;             /* application data arrived */
 	char fp[TLS_FP_MAX];
-	char why[1024];           /* the verify callback's reason */
+	char why[1024];           /* the verify callback's reason, or the last error */
 	unsigned char first[4];   /* first bytes the peer sent: "is it TLS at all?" */
 	size_t nfirst;
-	size_t pending_write;     /* length of the write mbedTLS still has queued */
+	size_t pending_write;     /* bytes of an application record mbedTLS still has queued */
 };
 
 static const int tls13_suites[] = {
@@ -410,7 +620,17 @@ static const int tls13_suites[] = {
 	MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
 	0,
 };
+static const uint16_t tls_groups[] = {
+	MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1, 0,
+};
+static const uint16_t tls_sig_algs[] = {
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_NONE,
+};
 
+/* The trust decision, in place of chain building: the peer's certificate is called at
+ * depth 0 (it is self-signed; a longer chain keeps mbedTLS's own NOT_TRUSTED flags for
+ * the other links and fails). The certificate's names and dates mean nothing; its key
+ * is the identity, and the handshake proves the peer holds it (CertificateVerify). */
 static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	struct tls_conn *c = arg;
@@ -425,7 +645,7 @@ static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 	snprintf(c->fp, sizeof c->fp, "%s", fp);
 	char err[1024] = "";
 	int ok;
-	if (c->role == TLS_CLIENT) {
+	if (c->ctx->role == TLS_CLIENT) {
 		int r = tls_known_hosts_check(c->peer, fp, err, sizeof err);
 		ok = r == 0 || (r == 1 && c->trust_unknown);
 		if (r == 1 && !ok)
@@ -468,6 +688,8 @@ static int bio_recv(void *arg, unsigned char *buf, size_t len)
 		memcpy(c->first + c->nfirst, buf, k);
 		c->nfirst += k;
 	}
+	if (n == 0)
+		c->eof = 1;
 	if (n >= 0)
 		return (int)n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -486,25 +708,41 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 	int r;
 	if (load_key(&x->key, err, errlen) < 0)
 		goto fail;
-	if (conf_path(path, sizeof path, CERT_FILE) < 0 ||
-	    (r = mbedtls_x509_crt_parse_file(&x->cert, path))) {
+	if (conf_path(path, sizeof path, CERT_FILE, err, errlen) < 0)
+		goto fail;
+	if ((r = mbedtls_x509_crt_parse_file(&x->cert, path))) {
 		snprintf(err, errlen, "%s: cannot read the certificate (run 'dipus keygen -f')", path);
+		errno = EINVAL;
+		goto fail;
+	}
+	/* a certificate of another key would fail every handshake, far from the cause */
+	if (mbedtls_pk_check_pair(&x->cert.pk, &x->key, rng, NULL) || x->cert.next ||
+	    pk_fingerprint(&x->key, x->fp) < 0) {
+		snprintf(err, errlen, "%s: not the certificate of key.pem (run 'dipus keygen -f')", path);
+		errno = EINVAL;
 		goto fail;
 	}
 	if ((r = mbedtls_ssl_config_defaults(&x->conf,
 	                                     role == TLS_SERVER ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
 	                                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT))) {
-		snprintf(err, errlen, "TLS configuration failed (-0x%04x)", -r);
+		snprintf(err, errlen, "TLS configuration failed (-0x%04x)", (unsigned)-r);
+		errno = EINVAL;
 		goto fail;
 	}
 	mbedtls_ssl_conf_min_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_max_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_ciphersuites(&x->conf, tls13_suites);
-	mbedtls_ssl_conf_rng(&x->conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_groups(&x->conf, tls_groups);
+	mbedtls_ssl_conf_sig_algs(&x->conf, tls_sig_algs);
+	mbedtls_ssl_conf_rng(&x->conf, rng, NULL);
+	/* required both ways: a server without a client certificate fails the handshake */
 	mbedtls_ssl_conf_authmode(&x->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	/* mbedTLS insists on a CA list for required verification; ours stands in (it is no
+	 * CA: basicConstraints CA=false), and the verify callback decides */
 	mbedtls_ssl_conf_ca_chain(&x->conf, &x->cert, NULL);
 	if ((r = mbedtls_ssl_conf_own_cert(&x->conf, &x->cert, &x->key))) {
-		snprintf(err, errlen, "%s: certificate does not match the key (run 'dipus keygen -f')", path);
+		snprintf(err, errlen, "TLS configuration failed (-0x%04x)", (unsigned)-r);
+		errno = ENOMEM;
 		goto fail;
 	}
 	return x;
@@ -523,56 +761,128 @@ void tls_ctx_free(struct tls_ctx *x)
 	free(x);
 }
 
+const char *tls_ctx_fingerprint(const struct tls_ctx *x)
+{
+	return x->fp;
+}
+
 struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int trust_unknown)
 {
 	struct tls_conn *c = xcalloc(1, sizeof *c);
 	c->fd = fd;
-	c->role = x->role;
+	c->ctx = x;
 	c->trust_unknown = trust_unknown;
 	snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "");
 	mbedtls_ssl_init(&c->ssl);
-	if (mbedtls_ssl_setup(&c->ssl, &x->conf)) {
+	if (mbedtls_ssl_setup(&c->ssl, &x->conf) ||
+	    (x->role == TLS_CLIENT && mbedtls_ssl_set_hostname(&c->ssl, NULL))) {
 		mbedtls_ssl_free(&c->ssl);
 		free(c);
 		return NULL;
 	}
-	if (x->role == TLS_CLIENT)
-		mbedtls_ssl_set_hostname(&c->ssl, NULL);  /* the identity is the pinned key */
+	/* client: no host name check, explicitly (the identity is the pinned key) */
 	mbedtls_ssl_set_verify(&c->ssl, verify, c);
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	return c;
 }
 
+/* Why the peer ended the connection with a fatal alert (its code is still in in_msg). */
+static int alert_reason(struct tls_conn *c, char *err, size_t errlen)
+{
+	const char *who = c->ctx->role == TLS_CLIENT ? c->peer : "client";
+	unsigned a = c->ssl.in_msg ? c->ssl.in_msg[1] : 0;
+	switch (a) {
+	case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+	case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
+	case MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN:
+	case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+	case MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED:
+	case MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED:
+		if (c->ctx->role == TLS_CLIENT)
+			snprintf(err, errlen, "%s: the exporter refused our key %s (add it to the exporter's "
+			         "authorized_keys; 'dipus keygen -y' prints it)", who, c->ctx->fp);
+		else
+			snprintf(err, errlen, "%s: the client refused our key %s (not pinned there, or pinned "
+			         "to another key)", who, c->ctx->fp);
+		return EACCES;
+	case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+		snprintf(err, errlen, "%s: the peer does not speak TLS 1.3 (SEP requires it)", who);
+		return EPROTONOSUPPORT;
+	case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+	case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
+		snprintf(err, errlen, "%s: no TLS parameters in common (SEP uses TLS 1.3, ECDHE "
+		         "X25519/P-256, ECDSA P-256)", who);
+		return EPROTO;
+	default:
+		snprintf(err, errlen, "%s: the peer ended the connection with TLS alert %u", who, a);
+		return EPROTO;
+	}
+}
+
+/* Client: has the server's Finished been checked (and so its CertificateVerify)? The
+ * states that follow it in a TLS 1.3 client handshake; PSK modes are not built, so a
+ * certificate was always part of it. */
+static int server_proven(const struct tls_conn *c)
+{
+	switch (c->ssl.state) {
+	case MBEDTLS_SSL_CLIENT_CCS_AFTER_SERVER_FINISHED:
+	case MBEDTLS_SSL_END_OF_EARLY_DATA:
+	case MBEDTLS_SSL_CLIENT_CERTIFICATE:
+	case MBEDTLS_SSL_CLIENT_CERTIFICATE_VERIFY:
+	case MBEDTLS_SSL_CLIENT_FINISHED:
+	case MBEDTLS_SSL_FLUSH_BUFFERS:
+	case MBEDTLS_SSL_HANDSHAKE_WRAPUP:
+	case MBEDTLS_SSL_HANDSHAKE_OVER:
+		return c->fp[0] != 0;
+	default:
+		return 0;
+	}
+}
+
 int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 {
 	int r = mbedtls_ssl_handshake(&c->ssl);
-	if (r == 0)
+	if (c->ctx->role == TLS_CLIENT && !c->verified && server_proven(c))
+		c->verified = 1;
+	if (r == 0) {
+		c->verified = c->fp[0] != 0;
 		return 0;
+	}
 	if (r == MBEDTLS_ERR_SSL_WANT_READ)
 		return 1;
 	if (r == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return 2;
-	const char *who = c->role == TLS_CLIENT ? c->peer : "client";
+	int client = c->ctx->role == TLS_CLIENT;
+	const char *who = client ? c->peer : "client";
 	if (c->why[0]) {
 		snprintf(err, errlen, "%s", c->why);
 	} else if (c->nfirst && c->first[0] != 0x16 && c->first[0] != 0x15 && c->first[0] != 0x17) {
 		/* not a TLS record at all */
-		if (c->role == TLS_CLIENT)
+		if (client)
 			snprintf(err, errlen, "%s: the exporter does not speak TLS (a --plaintext exporter? "
 			         "then use sep+plain://)", who);
 		else
 			snprintf(err, errlen, "%s: the peer does not speak TLS (plaintext SEP to a TLS exporter?)", who);
+	} else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+		alert_reason(c, err, errlen);
+	} else if (!client && c->ssl.state == MBEDTLS_SSL_CLIENT_CERTIFICATE && !c->fp[0] &&
+	           (r == MBEDTLS_ERR_SSL_INVALID_MAC || r == MBEDTLS_ERR_SSL_CONN_EOF ||
+	            r == MBEDTLS_ERR_NET_RECV_FAILED)) {
+		/* the client saw our certificate and gave up; its alert, if any, comes sealed
+		 * with keys that do not match ours yet (it reads as a bad record) */
+		snprintf(err, errlen, "%s: the client ended the handshake after seeing our key %s: it "
+		         "most likely refused it (not pinned there, or pinned to another key)", who,
+		         c->ctx->fp);
 	} else if (r == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE ||
-	           r == MBEDTLS_ERR_SSL_CERTIFICATE_VERIFICATION_WITHOUT_HOSTNAME ||
-	           (c->role == TLS_SERVER && r == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE && !c->fp[0])) {
+	           (!client && r == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE && !c->fp[0])) {
 		snprintf(err, errlen, "%s: no client certificate (every SEP peer must present its key)", who);
 	} else if (r == MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION) {
 		snprintf(err, errlen, "%s: not TLS 1.3 (SEP requires TLS 1.3)", who);
 	} else if (r == MBEDTLS_ERR_NET_RECV_FAILED || r == MBEDTLS_ERR_NET_SEND_FAILED ||
 	           r == MBEDTLS_ERR_SSL_CONN_EOF) {
 		snprintf(err, errlen, "%s: connection closed during the TLS handshake%s", who,
-		         c->role == TLS_CLIENT ? " (is our key in the exporter's authorized_keys? "
-		                                 "'dipus keygen -y' prints it)" : "");
+		         client ? " (is our key in the exporter's authorized_keys? "
+		                  "'dipus keygen -y' prints it)" : "");
 	} else {
 		char e[160];
 		tls_strerror(r, e, sizeof e);
@@ -604,19 +914,57 @@ const char *tls_peer_fingerprint(const struct tls_conn *c)
 	return c->fp;
 }
 
+int tls_peer_verified(const struct tls_conn *c)
+{
+	return c->verified;
+}
+
+const char *tls_conn_error(const struct tls_conn *c)
+{
+	return c->why;
+}
+
 ssize_t tls_read(void *conn, void *buf, size_t n)
 {
 	struct tls_conn *c = conn;
 	int r = mbedtls_ssl_read(&c->ssl, buf, n);
-	if (r > 0)
+	if (r > 0) {
+		c->got_data = 1;
 		return r;
-	if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+	}
+	if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
 		return 0;
-	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE ||
+	if (c->ctx->role == TLS_CLIENT && !c->got_data && r != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+	    ((r == 0 && n > 0 && c->eof) || r == MBEDTLS_ERR_SSL_INVALID_MAC ||
+	     r == MBEDTLS_ERR_NET_RECV_FAILED)) {
+		/* A TLS 1.3 server checks our certificate after our handshake is over; its
+		 * alert is sealed with keys we have dropped already (it reads as a bad record)
+		 * or lost in a reset. Before any data, that is what a cut means. */
+		snprintf(c->why, sizeof c->why, "%s: the exporter ended the connection right after "
+		         "the handshake: it most likely refused our key %s (add it to the exporter's "
+		         "authorized_keys; 'dipus keygen -y' prints it)", c->peer, c->ctx->fp);
+		errno = EACCES;
+		return -1;
+	}
+	if (r == 0 && n > 0 && c->eof) {
+		/* the transport ended without close_notify: a cut, not an end (it could be an
+		 * attacker's forged FIN truncating the stream) */
+		snprintf(c->why, sizeof c->why, "%s: connection cut without TLS close_notify",
+		         c->peer[0] ? c->peer : "peer");
+		errno = ECONNRESET;
+		return -1;
+	}
+	if (r == 0 || r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE ||
 	    r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
 		errno = EAGAIN;
 		return -1;
 	}
+	if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+		errno = alert_reason(c, c->why, sizeof c->why);
+		return -1;
+	}
+	snprintf(c->why, sizeof c->why, "%s: TLS: %s", c->peer[0] ? c->peer : "peer",
+	         r == MBEDTLS_ERR_NET_RECV_FAILED ? "receive failed" : "bad record (corrupted or forged data)");
 	errno = r == MBEDTLS_ERR_NET_RECV_FAILED ? ECONNRESET : EPROTO;
 	return -1;
 }
@@ -624,20 +972,35 @@ ssize_t tls_read(void *conn, void *buf, size_t n)
 ssize_t tls_write(void *conn, const void *buf, size_t n)
 {
 	struct tls_conn *c = conn;
-	/* after WANT_WRITE mbedTLS must be called again with the same bytes: the caller's
-	 * buffer still starts with them, but may have grown, so ask for the same length */
-	if (c->pending_write && n > c->pending_write)
+	/* after WANT_WRITE mbedTLS must be called again with the same bytes (it sends the
+	 * record it built and returns the length asked for): the caller's buffer still
+	 * starts with them but may have grown, so ask for exactly that length again */
+	if (c->pending_write) {
+		if (n < c->pending_write) {
+			errno = EINVAL;  /* a caller that dropped bytes it offered: a bug */
+			return -1;
+		}
 		n = c->pending_write;
+		if (c->ssl.out_left == 0) {
+			/* the queued record left already (a flush elsewhere): never build it twice */
+			c->pending_write = 0;
+			return (ssize_t)n;
+		}
+	}
 	int r = mbedtls_ssl_write(&c->ssl, buf, n);
 	if (r >= 0) {
 		c->pending_write = 0;
 		return r;
 	}
 	if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
-		c->pending_write = n;
+		if (c->ssl.out_left > 0 && !c->pending_write) {
+			int max = mbedtls_ssl_get_max_out_record_payload(&c->ssl);
+			c->pending_write = max > 0 && n > (size_t)max ? (size_t)max : n;
+		}
 		errno = EAGAIN;
 		return -1;
 	}
+	snprintf(c->why, sizeof c->why, "%s: TLS: send failed", c->peer[0] ? c->peer : "peer");
 	errno = r == MBEDTLS_ERR_NET_SEND_FAILED ? EPIPE : EPROTO;
 	return -1;
 }
@@ -651,7 +1014,7 @@ size_t tls_pending(void *conn)
 int tls_wants_write(void *conn)
 {
 	struct tls_conn *c = conn;
-	return c->ssl.out_left > 0 || c->pending_write > 0;
+	return c->ssl.out_left > 0;
 }
 
 void tls_conn_free(struct tls_conn *c)

@@ -14,27 +14,39 @@
 #define TLS_FP_MAX 64           /* "SHA256:" + 43 base64 characters + NUL */
 #define TLS_HANDSHAKE_MS 10000  /* default bound on a handshake */
 
-/* $DIPUS_CONF, else /etc/dipus for root, else ~/.config/dipus. */
+/* $DIPUS_CONF, else /etc/dipus for root, else ~/.config/dipus. Looked up at each use:
+ * the pin files are read at every handshake from the dir current then. */
 const char *tls_conf_dir(void);
 
 /* Create key.pem (0600) and cert.pem in the config dir (made 0700 if missing).
- * Refuses to overwrite unless force. Writes the fingerprint into fp. 0 or -1. */
+ * Refuses to overwrite unless force (errno EEXIST). Writes the fingerprint into fp.
+ * 0 or -1 (errno EPERM: an unsafe config dir). */
 int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen);
-/* Fingerprint of the existing key (checks its permissions). 0 or -1. */
+/* Fingerprint of the existing key. 0 or -1; errno EPERM when key.pem is refused for
+ * its owner or permissions ("key.pem: permissions 0644 are too open; chmod 600 ..."). */
 int tls_key_fingerprint(char fp[TLS_FP_MAX], char *err, size_t errlen);
+/* 1 if fp is "SHA256:" and 43 base64 characters (no padding). */
+int tls_fp_valid(const char *fp);
 
-/* known_hosts: "host:port SHA256:..." lines. 0 pinned and equal, 1 not pinned,
- * -1 pinned to another key (err names both fingerprints and the line) or unreadable. */
+/* Pin files are refused (-1, errno EPERM) unless owned by us or root and not writable
+ * by group or others, as sshd's StrictModes does; lines starting with # are comments.
+ * known_hosts: "host:port SHA256:..." lines ("[v6]:port" and "v6:port" are the same;
+ * host names match without case). 0 pinned and equal (any of the host's lines), 1 not
+ * pinned, -1 pinned to another key (err names both fingerprints and the line to
+ * remove) or an unreadable/unsafe file. */
 int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen);
 int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen);
 /* authorized_keys: "SHA256:... [comment]" lines. 1 authorized, 0 not, -1 error. */
 int tls_authorized(const char *fp, char *err, size_t errlen);
+/* Append "fp comment" to authorized_keys (made 0600): 0 added, 1 there already, -1. */
+int tls_authorize_add(const char *fp, const char *comment, char *err, size_t errlen);
 
 /* A configuration: our key and certificate, TLS 1.3 only, mutual authentication. */
 enum tls_role { TLS_CLIENT, TLS_SERVER };
 struct tls_ctx;
 struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *x);
+const char *tls_ctx_fingerprint(const struct tls_ctx *x);  /* our own key's */
 
 /* One session over a connected, non-blocking socket fd (the caller owns the fd).
  * Client: peer is "host:port", checked against known_hosts; with trust_unknown an
@@ -47,9 +59,20 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int t
 int tls_handshake(struct tls_conn *c, char *err, size_t errlen);
 /* Drive the handshake to the end within ms, polling the fd. 0 or -1 with err. */
 int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen);
-const char *tls_peer_fingerprint(const struct tls_conn *c); /* "" before the handshake */
+/* The peer's key, set when its certificate arrives (also when it is then refused, for
+ * the log); proven only once tls_handshake returned 0. "" before. */
+const char *tls_peer_fingerprint(const struct tls_conn *c);
+/* 1 once the peer proved it holds that key. A client knows it before its handshake is
+ * over: an exporter that then refuses our key has still shown its own (dipus trust). */
+int tls_peer_verified(const struct tls_conn *c);
+/* After tls_read/tls_write failed (not EAGAIN): why, in words ("the exporter refused our
+ * key SHA256:... (add it to ...)"); errno is EACCES for a refused key, ECONNRESET for a
+ * connection cut without close_notify, EPROTO for bad records. "" if nothing to say. */
+const char *tls_conn_error(const struct tls_conn *c);
 
-/* The sep_io shape: -1/EAGAIN when it would block, 0 at the peer's close. */
+/* The sep_io shape: -1/EAGAIN when it would block, 0 at the peer's close_notify (an
+ * EOF without it is -1/ECONNRESET: a truncation is not an end). After a write returned
+ * EAGAIN, the next write must offer at least the same bytes again (as mbedTLS needs). */
 ssize_t tls_read(void *conn, void *buf, size_t n);
 ssize_t tls_write(void *conn, const void *buf, size_t n);
 size_t tls_pending(void *conn);   /* decrypted bytes waiting inside TLS */
