@@ -107,15 +107,17 @@ int trust_main(int argc, char **argv)
 	/* Pin only a key the exporter proved it holds (its CertificateVerify and Finished
 	 * checked). It may refuse our own key right after that: not our concern here, we
 	 * may not be in its authorized_keys yet. */
-	if (tls_handshake_wait(t, TLS_HANDSHAKE_MS, err, sizeof err) < 0 && !tls_peer_verified(t)) {
-		msg("%s", err);
-		return strstr(err, "CHANGED") ? DX_REFUSED : DX_REMOTE;
-	}
+	int failed = tls_handshake_wait(t, TLS_HANDSHAKE_MS, err, sizeof err) < 0 &&
+	             !tls_peer_verified(t);
 	char fp[TLS_FP_MAX];
 	snprintf(fp, sizeof fp, "%s", tls_peer_fingerprint(t));
 	tls_conn_free(t);
 	close(fd);
 	tls_ctx_free(x);
+	if (failed) {
+		msg("%s", err);
+		return strstr(err, "CHANGED") ? DX_REFUSED : DX_REMOTE;
+	}
 	int k = tls_known_hosts_check(hostport, fp, err, sizeof err);
 	if (k < 0)
 		die(DX_REFUSED, "%s", err);

@@ -113,113 +113,6 @@ static void sess_free(struct sep_import *imp)
 	}
 }
 
-/* users/<me>: the name of our effective user (as ns.c names the directory) */
-static const char *my_name(void)
-{
-	static char name[64];
-	if (!name[0]) {
-		struct passwd *pw = getpwuid(geteuid());
-		if (pw && strlen(pw->pw_name) < sizeof name && !strchr(pw->pw_name, '/') &&
-		    pw->pw_name[0] != '.')
-			snprintf(name, sizeof name, "%s", pw->pw_name);
-		else
-			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
-	}
-	return name;
-}
-
-/* Publish a proxy socket named "<name>.<host>...<n>" (the remote's host, which
- * ns_publish cannot do: it always names this host) in scope/proto, the same way
- * ns_publish does: the directory is opened and checked by ns_open_dir, the socket is
- * bound under a temporary name inside it (through /proc/self/fd/<dirfd>, so no path
- * component is resolved again), listens, then is renamed into place with the lowest
- * free <n> (RENAME_NOREPLACE: a live socket is never replaced; a dead one is removed
- * first, after two refused probes). Returns the listening fd and fills out. */
-static int proxy_publish(enum ns_scope scope, const char *proto, const char *name,
-                         const char *host, mode_t mode, struct ns_service *out, char *err,
-                         size_t errlen)
-{
-	int dfd = ns_open_dir(scope, proto, 1, err, errlen);
-	if (dfd < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		close(dfd);
-		return -1;
-	}
-	static unsigned seq;
-	char tmp[64];
-	snprintf(tmp, sizeof tmp, ".tmp-imp-%d-%u", (int)getpid(), seq++);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, tmp);
-	unlinkat(dfd, tmp, 0);
-	mode_t old = umask(0777 & ~mode);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-	umask(old);
-	if (r < 0 || fchmodat(dfd, tmp, mode, 0) < 0 || listen(fd, 128) < 0) {
-		snprintf(err, errlen, "%s/%s: bind: %s", ns_scope_name(scope), proto, strerror(errno));
-		unlinkat(dfd, tmp, 0);
-		goto fail;
-	}
-	char base[NS_PATH_MAX];
-	for (unsigned n = 0; n < 1000; n++) {
-		if (xsnprintf(base, sizeof base, "%s.%s...%u", name, host, n)) {
-			snprintf(err, errlen, "%s.%s: name too long", name, host);
-			break;
-		}
-		if (syscall(SYS_renameat2, dfd, tmp, dfd, base, 1 /* RENAME_NOREPLACE */) == 0) {
-			memset(out, 0, sizeof *out);
-			out->scope = scope;
-			snprintf(out->proto, sizeof out->proto, "%s", proto);
-			snprintf(out->name, sizeof out->name, "%s", name);
-			snprintf(out->host, sizeof out->host, "%s", host);
-			out->n = n;
-			if (xsnprintf(out->rel, sizeof out->rel, "%s%s%s", proto, *proto ? "/" : "", base) ||
-			    xsnprintf(out->path, sizeof out->path, "%s/%s%s%s/%s", ns_root(),
-			              ns_scope_name(scope), scope == NS_USERS ? "/" : "",
-			              scope == NS_USERS ? my_name() : "", out->rel)) {
-				snprintf(err, errlen, "%s: path too long for a socket", base);
-				unlinkat(dfd, base, 0);
-				goto fail;
-			}
-			out->uid = geteuid();
-			out->gid = getegid();
-			out->mode = mode;
-			struct stat st;
-			if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-				out->dev = st.st_dev;
-				out->ino = st.st_ino;
-			}
-			close(dfd);
-			return fd;
-		}
-		if (errno != EEXIST) {
-			snprintf(err, errlen, "%s: rename: %s", base, strerror(errno));
-			break;
-		}
-		/* taken: reuse it only if it is a dead socket of ours (refused twice) */
-		struct stat st;
-		char p[NS_PATH_MAX + 32];
-		if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode) &&
-		    st.st_uid == geteuid() &&
-		    !xsnprintf(p, sizeof p, "/proc/self/fd/%d/%s", dfd, base) &&
-		    ns_probe(p) == 0) {
-			usleep(50000);
-			if (ns_probe(p) == 0) {
-				unlinkat(dfd, base, 0);
-				n--;
-			}
-		}
-	}
-	unlinkat(dfd, tmp, 0);
-fail:
-	close(fd);
-	close(dfd);
-	return -1;
-}
-
-
 static struct proxy *proxy_find(struct sep_import *imp, const char *rel)
 {
 	for (struct proxy *p = imp->proxies; p; p = p->next)
@@ -271,8 +164,11 @@ static void proxy_add(struct sep_import *imp, const struct ns_service *r)
 	p->imp = imp;
 	p->remote = *r;
 	char err[NS_ERR_MAX];
-	p->fd = proxy_publish(imp->scope, r->proto, r->name, r->host, imp->mode, &p->local, err,
-	                      sizeof err);
+	/* the remote's host in the name, so "dcat lame.encode" finds it */
+	p->fd = ns_publish_as(imp->scope, r->name, r->host, r->proto, imp->mode, (gid_t)-1, 128,
+	                      &p->local, err, sizeof err);
+	if (p->fd >= 0)
+		fd_set_nonblock(p->fd, 1);
 	if (p->fd < 0) {
 		msg("%s: %s: cannot make a proxy: %s", imp->uristr, r->rel, err);
 		free(p);
