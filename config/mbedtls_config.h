@@ -27,6 +27,13 @@
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
 #define MBEDTLS_CHACHAPOLY_C
+/* Hardware AES and carry-less multiply for GCM where the CPU has them, chosen at run
+ * time (cpuid / HWCAP), with the C tables as the fallback: the bulk of SEP's cost.
+ * AESCE only on aarch64 (on 32-bit Arm it needs -march=armv8-a+crypto at build time). */
+#define MBEDTLS_AESNI_C            /* x86/x86_64; nothing elsewhere */
+#if defined(__aarch64__)
+#define MBEDTLS_AESCE_C
+#endif
 
 /* Hashes: SHA-256 (fingerprints, suites), SHA-384 (TLS_AES_256_GCM_SHA384), HKDF */
 #define MBEDTLS_MD_C

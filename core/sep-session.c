@@ -49,6 +49,7 @@ struct chan {
 	uint8_t in_file, out_file;  /* the loop cannot watch it (regular file): always ready */
 	uint8_t out_sock;
 	uint32_t credit;         /* bytes we may still send */
+	uint32_t early;          /* client CONNECT: bytes sent before the ACCEPT (sep.md 4.1) */
 	uint32_t recv_left;      /* bytes the peer may still send us */
 	uint32_t consumed;       /* delivered to out_fd since our last WINDOW */
 	int in_fd, out_fd;
@@ -74,6 +75,7 @@ struct sep_session {
 	char peer_host[NS_HOST_MAX];
 	int ready, closed, preface_ok, lingering;
 	unsigned peer_max_channels;
+	uint32_t peer_window;    /* the peer's HELLO window: early credit on our CONNECTs */
 	struct chan *buckets[NBUCKETS];
 	unsigned nchan;
 	uint32_t last_id;         /* client: last id opened; server: highest id seen */
@@ -430,11 +432,18 @@ static void chan_watch(struct sep_session *s, struct chan *c, int fd, unsigned *
 	}
 }
 
+/* DATA may go out once the channel is accepted, or at once on a CONNECT we opened:
+ * early data within the server's HELLO window saves a round trip per connection. */
+static int may_send(const struct chan *c)
+{
+	return c->accepted || (c->op == SEP_OP_CONNECT && !c->served);
+}
+
 static void chan_update(struct sep_session *s, struct chan *c)
 {
 	if (s->closed || (c->in_fd < 0 && c->out_fd < 0))
 		return;
-	unsigned in = (c->accepted && !c->eof_in && c->credit > 0 && !s->paused && c->in_fd >= 0) ? LOOP_IN : 0;
+	unsigned in = (may_send(c) && !c->eof_in && c->credit > 0 && !s->paused && c->in_fd >= 0) ? LOOP_IN : 0;
 	unsigned out = c->rlen && c->out_fd >= 0 ? LOOP_OUT : 0;
 	if (c->in_fd == c->out_fd) {
 		chan_watch(s, c, c->in_fd, &c->in_ev, &c->in_file, in | out);
@@ -494,7 +503,7 @@ static int chan_drain(struct sep_session *s, struct chan *c)
 static void chan_pump_in(struct sep_session *s, struct chan *c)
 {
 	size_t want = c->credit < s->lim.max_frame ? c->credit : s->lim.max_frame;
-	if (!want || c->eof_in || s->paused || !c->accepted || s->closed)
+	if (!want || c->eof_in || s->paused || !may_send(c) || s->closed)
 		return;
 	uint8_t *o = out_reserve(s, SEP_HDR + want);
 	ssize_t n = read(c->in_fd, o + SEP_HDR, want);
@@ -502,6 +511,8 @@ static void chan_pump_in(struct sep_session *s, struct chan *c)
 		sep_frame_header(o, SEP_DATA, c->id, (uint32_t)n);
 		s->olen += SEP_HDR + n;
 		c->credit -= n;
+		if (!c->accepted)
+			c->early += n;
 		if (out_queued(s) > OUT_HIGH)
 			s->paused = 1;
 	} else if (n == 0) {
@@ -626,6 +637,7 @@ static void handle_hello(struct sep_session *s, const struct sep_frame *f)
 		return fail(s, SEP_E_PROTOCOL, "HELLO allows no channels");
 	memcpy(s->peer_host, h.host, sizeof s->peer_host);
 	s->peer_max_channels = h.max_channels;
+	s->peer_window = h.window;
 	s->ready = 1;
 	if (s->timer)
 		loop_timer_cancel(s->lp, s->timer);  /* the handshake timer: keepalive from now */
@@ -747,9 +759,12 @@ static void handle_accept(struct sep_session *s, struct chan *c, const struct se
 		return fail(s, SEP_E_PROTOCOL, "unexpected ACCEPT on channel %u", c->id);
 	if (sep_parse_u32(f, &win) || win < SEP_MIN_WINDOW || win > SEP_MAX_CREDIT)
 		return fail(s, SEP_E_PROTOCOL, "bad ACCEPT on channel %u", c->id);
+	if (win < c->early)
+		return fail(s, SEP_E_PROTOCOL, "ACCEPT window %u below the %u bytes sent before it on channel %u",
+		            win, c->early, c->id);
 	uint32_t id = c->id;
 	c->accepted = 1;
-	c->credit = win;
+	c->credit = win - c->early;  /* the window counts what we sent before it came */
 	if (c->ch_fn)
 		c->ch_fn(c->arg, SEP_CH_ACCEPTED, 0, "");
 	if ((c = chan_find(s, id)))
@@ -1199,6 +1214,8 @@ uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int ou
 	fd_set_nonblock(in_fd, 1);
 	if (out_fd != in_fd)
 		fd_set_nonblock(out_fd, 1);
+	c->credit = s->peer_window;  /* 0 before the peer's HELLO: then we wait for ACCEPT */
+	chan_update(s, c);
 	return c->id;
 }
 
