@@ -794,6 +794,61 @@ static void test_credit(void)
 	rs_close(&x);
 }
 
+/* Early data (sep.md 4.1): a client CONNECT sends at once, within the server's HELLO
+ * window; the ACCEPT's window then counts what went before it. */
+static void early_open(struct rs *x, int cfd[2], uint32_t hello_window, size_t bytes)
+{
+	struct sep_limits lim;
+	small_limits(&lim);
+	rs_open(x, 0, &lim, 0);
+	raw_hello(x->r, hello_window);
+	struct sep_frame f;
+	raw_wait(x->lp, x->r, SEP_HELLO, 0, &f, 1000, NULL, NULL);
+	run_until(x->lp, &x->st.ready, 1000);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cfd);
+	static char data[8192];
+	memset(data, 'e', sizeof data);
+	write_all(cfd[1], data, bytes);
+}
+
+static void test_early(void)
+{
+	struct rs x;
+	int cfd[2];
+	static struct conn c;
+	memset(&c, 0, sizeof c);
+	early_open(&x, cfd, 2048, 5000);
+	sep_connect(x.s, "echo", cfd[0], cfd[0], on_chan, &c);
+	struct sep_frame f;
+	int open = raw_wait(x.lp, x.r, SEP_OPEN, 1, &f, 1000, NULL, NULL);
+	size_t got = 0;
+	raw_wait(x.lp, x.r, SEP_EOF, 1, NULL, 300, count_data, &got);
+	CHECK(open && got == 2048 && !c.accepted,
+	      "early data: before any ACCEPT the client sends exactly the server's HELLO window",
+	      "open %d got %zu", open, got);
+	raw_u32(x.r, SEP_ACCEPT, 1, 3048);
+	raw_wait(x.lp, x.r, SEP_EOF, 1, NULL, 300, count_data, &got);
+	CHECK(c.accepted && got == 3048, "...and after an ACCEPT of 3048, 1000 more (the window counts the early bytes)",
+	      "accepted %d got %zu", c.accepted, got);
+	close(cfd[1]);
+	rs_close(&x);
+	close(cfd[0]);
+
+	memset(&c, 0, sizeof c);
+	early_open(&x, cfd, 4096, 3000);
+	sep_connect(x.s, "echo", cfd[0], cfd[0], on_chan, &c);
+	got = 0;
+	raw_wait(x.lp, x.r, SEP_EOF, 1, NULL, 300, count_data, &got);
+	raw_u32(x.r, SEP_ACCEPT, 1, 2000);
+	run_until(x.lp, &x.st.closed, 1000);
+	CHECK(got == 3000 && x.st.closed && x.st.close_code == SEP_E_PROTOCOL && strstr(x.st.reason, "below the 3000 bytes"),
+	      "an ACCEPT window below the early data closes the session", "got %zu closed %d %d %s", got,
+	      x.st.closed, x.st.close_code, x.st.reason);
+	close(cfd[1]);
+	rs_close(&x);
+	close(cfd[0]);
+}
+
 /* Receiving side: what the server holds for a stalled service is within its window. */
 static void count_window(struct raw *r, const struct sep_frame *f, void *arg)
 {
@@ -1407,6 +1462,7 @@ int main(int argc, char **argv)
 	RUN(reset);
 	RUN(raw_reset);
 	RUN(credit);
+	RUN(early);
 	RUN(bounded);
 	RUN(unread);
 	RUN(limit);
