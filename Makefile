@@ -11,6 +11,7 @@
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
 #   make fuzz             build and run the SEP fuzz target for a bounded time
+#   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
 #   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
@@ -116,7 +117,7 @@ $(LIBDIPUS): $(CORE_OBJS)
 
 $(BUILDDIR)/dipus_unstripped: $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS) $(AUTOCONF)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(if $(SAN_FLAGS),,-Wl,-Map=$(BUILDDIR)/dipus.map) -o $@ $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS)
 
 $(OUT): $(BUILDDIR)/dipus_unstripped
 ifeq ($(SAN_FLAGS),)
@@ -142,6 +143,7 @@ menuconfig:
 
 size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)
+	@sh scripts/size-split.sh $(BUILDDIR)/dipus.map
 
 install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
