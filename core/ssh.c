@@ -687,8 +687,7 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 			_exit(127);
 		/* nothing of ours leaks into the SSH client (listening proxies, other
 		 * sessions), except the converted keys it reads as /proc/self/fd/N */
-		for (int fd = 3; fd < 1024; fd++)
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fd_cloexec_from(3);
 		for (int i = 0; i < nkeyfds; i++)
 			fcntl(keyfds[i], F_SETFD, 0);
 		if (custom)

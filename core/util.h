@@ -40,6 +40,9 @@ char *xstrdup(const char *s);
 
 int fd_set_nonblock(int fd, int on);
 int fd_set_cloexec(int fd);
+/* Mark every descriptor from low up close-on-exec (before an exec that must inherit
+ * nothing else): close_range() where the kernel has it, else up to RLIMIT_NOFILE. */
+void fd_cloexec_from(int low);
 /* Write all of buf (retries on EINTR/short writes; blocking fds). -1 on error. */
 ssize_t write_all(int fd, const void *buf, size_t len);
 /* Read until len bytes or EOF; returns bytes read or -1. */
