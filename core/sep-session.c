@@ -955,7 +955,17 @@ static void read_input(struct sep_session *s)
 {
 	const size_t cap = SEP_HDR + SEP_MAX_PAYLOAD;
 	for (int rounds = 0; rounds < READ_ROUNDS && want_read(s); rounds++) {
-		ssize_t n = s->io.read(s->io.ctx, s->ibuf + s->ilen, cap - s->ilen);
+		size_t want = cap - s->ilen;
+		if (s->preface_ok && s->ilen >= SEP_HDR) {
+			/* the frame at the front is known: read no further than its end, so a big
+			 * frame never leaves a tail to move down after it (bulk data would copy
+			 * up to a quarter of itself again) */
+			size_t flen = SEP_HDR + ((size_t)s->ibuf[0] << 24 | (size_t)s->ibuf[1] << 16 |
+			                         (size_t)s->ibuf[2] << 8 | s->ibuf[3]);
+			if (flen <= cap && flen > s->ilen)
+				want = flen - s->ilen;
+		}
+		ssize_t n = s->io.read(s->io.ctx, s->ibuf + s->ilen, want);
 		if (n == 0) {
 			if (!s->ready)
 				session_end(s, SEP_E_PROTOCOL, "connection closed before HELLO", 0);
@@ -1001,7 +1011,7 @@ static void read_input(struct sep_session *s)
 			return;
 		memmove(s->ibuf, s->ibuf + off, s->ilen - off);
 		s->ilen -= off;
-		if (!(s->io.pending && s->io.pending(s->io.ctx)) && (size_t)n < cap / 2)
+		if (!(s->io.pending && s->io.pending(s->io.ctx)) && (size_t)n < want / 2)
 			break;
 	}
 }
