@@ -17,6 +17,13 @@
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
 
+/* mbedTLS reads MBEDTLS_CONFIG_FILE with a quoted #include from its own include dir,
+ * where its default (full) mbedtls_config.h would win over a file of the same name:
+ * ours has a name of its own, and this checks that it is the one in use. */
+#ifndef DIPUS_MBEDTLS_CONFIG_H
+#error "mbedTLS is not configured by config/dipus_mbedtls_config.h (MBEDTLS_CONFIG_FILE)"
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -221,6 +228,20 @@ static int read_private(const char *path, unsigned char *buf, size_t len, char *
 	}
 	buf[n] = 0;
 	return (int)n + 1;
+}
+
+/* Our certificate (public: no permission rule beyond not following a symlink). 0 or
+ * non-zero, as mbedtls_x509_crt_parse. mbedTLS's own file reader is not built in. */
+static int load_cert(mbedtls_x509_crt *crt, const char *path)
+{
+	unsigned char *pem = xcalloc(1, PEM_MAX);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read_full(fd, pem, PEM_MAX - 1);
+	if (fd >= 0)
+		close(fd);
+	int r = n <= 0 || n >= PEM_MAX - 1 ? -1 : mbedtls_x509_crt_parse(crt, pem, (size_t)n + 1);
+	free(pem);
+	return r;
 }
 
 static int load_key(mbedtls_pk_context *pk, char *err, size_t errlen)
@@ -710,7 +731,7 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 		goto fail;
 	if (conf_path(path, sizeof path, CERT_FILE, err, errlen) < 0)
 		goto fail;
-	if ((r = mbedtls_x509_crt_parse_file(&x->cert, path))) {
+	if ((r = load_cert(&x->cert, path))) {
 		snprintf(err, errlen, "%s: cannot read the certificate (run 'dipus keygen -f')", path);
 		errno = EINVAL;
 		goto fail;

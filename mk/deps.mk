@@ -3,7 +3,7 @@
 # Sources are verified (scripts/fetch-deps.sh, scripts/deps/*.hash) before they are
 # extracted once into build/src/, then compiled per build flavour ($(BUILDDIR)) with
 # the same CC and flags as dipus:
-#   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/mbedtls_config.h
+#   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/dipus_mbedtls_config.h
 #   dropbear -> $(BUILDDIR)/dropbear/dbclient.o    its client, partially linked (ld -r)
 #               with libtomcrypt/libtommath, every symbol local but cli_main, so it
 #               cannot collide with mbedTLS or dipus.
@@ -35,11 +35,11 @@ DEPS_STAMPS :=
 ifeq ($(CONFIG_TLS),y)
 MBEDTLS_LIB := $(BUILDDIR)/mbedtls/libmbedtls.a
 DEPS_CFLAGS += -isystem $(MBEDTLS_SRC)/include -Iconfig \
-               -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DDIPUS_MBEDTLS_VERSION='"$(MBEDTLS_VER)"'
+               -DMBEDTLS_CONFIG_FILE='"dipus_mbedtls_config.h"' -DDIPUS_MBEDTLS_VERSION='"$(MBEDTLS_VER)"'
 DEPS_LIBS   += $(MBEDTLS_LIB)
 DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
 
-$(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/mbedtls_config.h mk/mbedtls.mk
+$(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/dipus_mbedtls_config.h mk/mbedtls.mk
 	+$(Q)$(MAKE) -f mk/mbedtls.mk MAKEOVERRIDES= Q='$(Q)' CC='$(CC)' AR='$(AR)' \
 	    SRC=$(MBEDTLS_SRC) OUT=$(BUILDDIR)/mbedtls CFLAGS='$(DEP_CFLAGS)'
 endif

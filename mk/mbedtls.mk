@@ -16,8 +16,8 @@ ifneq ($(filter x86_64-%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
 $(OUT)/aesni.o: FILE_CFLAGS := $(HOT_CFLAGS) -maes -mpclmul
 endif
 
-$(OUT)/%.o: $(SRC)/library/%.c config/mbedtls_config.h
+$(OUT)/%.o: $(SRC)/library/%.c config/dipus_mbedtls_config.h
 	@mkdir -p $(OUT)
 	@$(if $(Q),echo "  CC      mbedtls/$*.c")
 	$(Q)$(CC) $(CFLAGS) $(FILE_CFLAGS) -I$(SRC)/include -I$(SRC)/library -Iconfig \
-	    -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -c -o $@ $<
+	    -DMBEDTLS_CONFIG_FILE='"dipus_mbedtls_config.h"' -c -o $@ $<

@@ -1,4 +1,4 @@
-/* mbedtls_config.h: the mbedTLS 3.6 configuration of dipus (MBEDTLS_CONFIG_FILE).
+/* dipus_mbedtls_config.h: the mbedTLS 3.6 configuration of dipus (MBEDTLS_CONFIG_FILE).
  *
  * Only what SEP over TLS and keygen use, so the binary and the attack surface stay
  * small: TLS 1.3 client and server with mutual certificate authentication (ephemeral
