@@ -1437,8 +1437,11 @@ static void test_memory(void)
 		open += cc[i].accepted && !cc[i].closed;
 	CHECK(open == N && got == N && back == N, "1,000 channels open, bytes through each both ways",
 	      "open %d there %d back %d", open, got, back);
-	long per = before > 0 && after > 0 ? (after - before) * 1024 / N : -1;
-	CHECK(per >= 0 && per < 16 * 1024 && held == 0,
+	/* RSS can also fall meanwhile (the allocator, or ASan's quarantine, returning
+	 * pages): only the upper bound means anything */
+	int known = before > 0 && after > 0;
+	long per = known ? (after - before) * 1024 / N : 0;
+	CHECK(known && per < 16 * 1024 && held == 0,
 	      "1,000 idle channels cost under 16 KiB each (both ends, this process) and hold no buffers",
 	      "%ld bytes per channel, %zu held", per, held);
 	printf("# 1,000 idle channels: %ld bytes of RSS each (client and server session together)\n", per);
