@@ -951,6 +951,12 @@ static int check_preface(struct sep_session *s)
 	return 0;
 }
 
+/* The payload length in a frame header (its first 4 bytes, big-endian). */
+static uint32_t frame_len(const uint8_t *h)
+{
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
+
 static void read_input(struct sep_session *s)
 {
 	const size_t cap = SEP_HDR + SEP_MAX_PAYLOAD;
@@ -960,8 +966,7 @@ static void read_input(struct sep_session *s)
 			/* the frame at the front is known: read no further than its end, so a big
 			 * frame never leaves a tail to move down after it (bulk data would copy
 			 * up to a quarter of itself again) */
-			size_t flen = SEP_HDR + ((size_t)s->ibuf[0] << 24 | (size_t)s->ibuf[1] << 16 |
-			                         (size_t)s->ibuf[2] << 8 | s->ibuf[3]);
+			size_t flen = SEP_HDR + (size_t)frame_len(s->ibuf);
 			if (flen <= cap && flen > s->ilen)
 				want = flen - s->ilen;
 		}
@@ -997,9 +1002,7 @@ static void read_input(struct sep_session *s)
 			struct sep_frame f;
 			int r = sep_frame_decode(s->ibuf + off, s->ilen - off, &f);
 			if (r < 0) {
-				uint32_t len = (uint32_t)s->ibuf[off] << 24 | (uint32_t)s->ibuf[off + 1] << 16 |
-				               (uint32_t)s->ibuf[off + 2] << 8 | s->ibuf[off + 3];
-				fail(s, SEP_E_PROTOCOL, "frame of %u bytes over the limit", len);
+				fail(s, SEP_E_PROTOCOL, "frame of %u bytes over the limit", frame_len(s->ibuf + off));
 				break;
 			}
 			if (r == 0)
@@ -1190,9 +1193,11 @@ static struct chan *client_open(struct sep_session *s, uint8_t op, const char *q
 	return c;
 }
 
-uint32_t sep_list(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg)
+/* LIST and WATCH: channels answered with RECORDs */
+static uint32_t client_records(struct sep_session *s, uint8_t op, const char *query,
+                               sep_record_fn *fn, void *arg)
 {
-	struct chan *c = client_open(s, SEP_OP_LIST, query);
+	struct chan *c = client_open(s, op, query);
 	if (!c)
 		return 0;
 	c->rec_fn = fn;
@@ -1200,14 +1205,14 @@ uint32_t sep_list(struct sep_session *s, const char *query, sep_record_fn *fn, v
 	return c->id;
 }
 
+uint32_t sep_list(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg)
+{
+	return client_records(s, SEP_OP_LIST, query, fn, arg);
+}
+
 uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, void *arg)
 {
-	struct chan *c = client_open(s, SEP_OP_WATCH, query);
-	if (!c)
-		return 0;
-	c->rec_fn = fn;
-	c->arg = arg;
-	return c->id;
+	return client_records(s, SEP_OP_WATCH, query, fn, arg);
 }
 
 uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,

@@ -198,23 +198,26 @@ static int check_pins(int fd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read a private file into buf (NUL-terminated); returns the length + 1, as PEM
- * parsers want the NUL counted. */
-static int read_private(const char *path, unsigned char *buf, size_t len, char *err, size_t errlen)
+/* Read key.pem (private: checked as OpenSSH checks identity files) or cert.pem into
+ * buf, NUL-terminated; returns the length + 1, as PEM parsers want the NUL counted.
+ * Never through a symlink. mbedTLS's own file reader is not built in. */
+static int read_pem(const char *path, int private, unsigned char *buf, size_t len, char *err,
+                    size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			snprintf(err, errlen, "%s: no key; run 'dipus keygen' first", path);
+			snprintf(err, errlen, "%s: no %s; run 'dipus keygen' first", path,
+			         private ? "key" : "certificate");
 		else if (errno == ELOOP)
-			snprintf(err, errlen, "%s: a symlink; the key must be a file of its own", path);
+			snprintf(err, errlen, "%s: a symlink; it must be a file of its own", path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (errno == ELOOP)
 			errno = EPERM;
 		return -1;
 	}
-	if (check_private(fd, path, err, errlen) < 0) {
+	if (private && check_private(fd, path, err, errlen) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -222,26 +225,12 @@ static int read_private(const char *path, unsigned char *buf, size_t len, char *
 	int e = errno;
 	close(fd);
 	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(e) : "too large for a key");
+		snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(e) : "too large");
 		errno = n < 0 ? e : EFBIG;
 		return -1;
 	}
 	buf[n] = 0;
 	return (int)n + 1;
-}
-
-/* Our certificate (public: no permission rule beyond not following a symlink). 0 or
- * non-zero, as mbedtls_x509_crt_parse. mbedTLS's own file reader is not built in. */
-static int load_cert(mbedtls_x509_crt *crt, const char *path)
-{
-	unsigned char *pem = xcalloc(1, PEM_MAX);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read_full(fd, pem, PEM_MAX - 1);
-	if (fd >= 0)
-		close(fd);
-	int r = n <= 0 || n >= PEM_MAX - 1 ? -1 : mbedtls_x509_crt_parse(crt, pem, (size_t)n + 1);
-	free(pem);
-	return r;
 }
 
 static int load_key(mbedtls_pk_context *pk, char *err, size_t errlen)
@@ -250,7 +239,7 @@ static int load_key(mbedtls_pk_context *pk, char *err, size_t errlen)
 	unsigned char pem[PEM_MAX];
 	if (rng_init(err, errlen) < 0 || conf_path(path, sizeof path, KEY_FILE, err, errlen) < 0)
 		return -1;
-	int n = read_private(path, pem, sizeof pem, err, errlen);
+	int n = read_pem(path, 1, pem, sizeof pem, err, errlen);
 	if (n < 0)
 		return -1;
 	int r = mbedtls_pk_parse_key(pk, pem, n, NULL, 0, rng, NULL);
@@ -731,7 +720,13 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 		goto fail;
 	if (conf_path(path, sizeof path, CERT_FILE, err, errlen) < 0)
 		goto fail;
-	if ((r = load_cert(&x->cert, path))) {
+	unsigned char *pem = xmalloc(PEM_MAX);
+	int n = read_pem(path, 0, pem, PEM_MAX, err, errlen);
+	r = n < 0 ? -1 : mbedtls_x509_crt_parse(&x->cert, pem, (size_t)n);
+	free(pem);
+	if (n < 0)
+		goto fail;
+	if (r) {
 		snprintf(err, errlen, "%s: cannot read the certificate (run 'dipus keygen -f')", path);
 		errno = EINVAL;
 		goto fail;
