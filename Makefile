@@ -69,7 +69,7 @@ ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLA
 ifeq ($(notdir $(firstword $(CC))),musl-gcc)
 LINK_STATIC := -static
 endif
-ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(LDFLAGS)
+ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(DEPS_LDFLAGS) $(LDFLAGS)
 
 .DEFAULT_GOAL := all
 ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)

@@ -84,6 +84,10 @@ void tls_conn_free(struct tls_conn *c); /* sends close_notify (best effort) */
  * tell a plaintext client it speaks TLS. */
 int tls_peek_is_tls(int fd);
 
+/* 1 when TLS records use the eight-block AES-GCM of core/tls-gcm.c (x86_64 with
+ * AES-NI and PCLMULQDQ), 0 when mbedTLS's own GCM does them. */
+int tls_gcm_fast(void);
+
 /* TCP for SEP (core/tls-net.c). Connect to host:port within ms (non-blocking result),
  * or listen on "ADDR:PORT" / "[V6ADDR]:PORT" / ":PORT". -1 with err. */
 int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen);

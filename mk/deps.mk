@@ -31,12 +31,17 @@ $(DEPS_SRC)/.%.stamp: scripts/deps/%.hash scripts/fetch-deps.sh
 DEPS_CFLAGS :=
 DEPS_LIBS   :=
 DEPS_STAMPS :=
+DEPS_LDFLAGS :=
 
 ifeq ($(CONFIG_TLS),y)
 MBEDTLS_LIB := $(BUILDDIR)/mbedtls/libmbedtls.a
 DEPS_CFLAGS += -isystem $(MBEDTLS_SRC)/include -Iconfig \
                -DMBEDTLS_CONFIG_FILE='"dipus_mbedtls_config.h"' -DDIPUS_MBEDTLS_VERSION='"$(MBEDTLS_VER)"'
 DEPS_LIBS   += $(MBEDTLS_LIB)
+# TLS records' AES-GCM goes through core/tls-gcm.c (its header says why); -u pulls it
+# out of libdipus.a before mbedTLS's archive, whose PSA layer is what calls it.
+GCM_WRAP     := mbedtls_gcm_crypt_and_tag mbedtls_gcm_auth_decrypt
+DEPS_LDFLAGS += $(foreach f,$(GCM_WRAP),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
 
 $(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/dipus_mbedtls_config.h mk/mbedtls.mk
