@@ -83,6 +83,7 @@ struct sep_session {
 	size_t ilen;
 	uint8_t *obuf;
 	size_t olen, ooff, ocap;
+	size_t opeak;             /* most queued since the queue last ran empty */
 	int paused;               /* output above OUT_HIGH: channels stopped reading */
 	uint64_t last_rx;
 	struct loop_timer *timer;       /* handshake, keepalive, idle */
@@ -184,6 +185,8 @@ static uint8_t *out_reserve(struct sep_session *s, size_t n)
 			s->obuf = xrealloc(s->obuf, s->ocap);
 		}
 	}
+	if (s->olen + n > s->opeak)
+		s->opeak = s->olen + n;
 	return s->obuf + s->olen;
 }
 
@@ -282,8 +285,13 @@ static int flush(struct sep_session *s)
 		return -1;
 	}
 	if (!out_queued(s)) {
-		s->ooff = s->olen = 0;
-		if (s->ocap > OBUF_KEEP) {
+		/* A big buffer goes back only after a burst that did not need it: a bulk
+		 * transfer drains the queue again and again, and freeing at each drain was an
+		 * mmap, a munmap and its page faults every 600 KiB. An idle session frees it
+		 * at its next small write (a PING at the latest). */
+		int shrink = s->opeak <= OBUF_KEEP;
+		s->ooff = s->olen = s->opeak = 0;
+		if (s->ocap > OBUF_KEEP && shrink) {
 			free(s->obuf);
 			s->obuf = NULL;
 			s->ocap = 0;
