@@ -457,11 +457,14 @@ static void chan_update(struct sep_session *s, struct chan *c)
 		chan_watch(s, c, c->out_fd, &c->out_ev, &c->out_file, out);
 }
 
-/* Grant the peer what we delivered: at a quarter window, or at once when we hold
- * nothing for the channel (force). */
-static void send_window(struct sep_session *s, struct chan *c, int force)
+/* Grant the peer what we delivered, once that is a quarter window: the peer's credit
+ * stays above three quarters of the window minus what we hold (and what is on the
+ * way), so it never stalls on a channel we drained; granting
+ * sooner (say, whenever our buffer runs empty) would only cost a frame, a TLS record
+ * and a wakeup of the peer per small write: two per request/answer exchange. */
+static void send_window(struct sep_session *s, struct chan *c)
 {
-	if (!c->consumed || (!force && c->consumed < s->lim.window / 4))
+	if (!c->consumed || c->consumed < s->lim.window / 4)
 		return;
 	out_u32(s, SEP_WINDOW, c->id, c->consumed);
 	c->recv_left += c->consumed;
@@ -495,7 +498,7 @@ static int chan_drain(struct sep_session *s, struct chan *c)
 		c->rbuf = NULL;
 		c->rcap = c->roff = 0;
 	}
-	send_window(s, c, c->rlen == 0);
+	send_window(s, c);
 	return 0;
 }
 
@@ -820,7 +823,7 @@ static void handle_data(struct sep_session *s, struct chan *c, const struct sep_
 		memcpy(c->rbuf + c->roff + c->rlen, p, n);
 		c->rlen += n;
 	}
-	send_window(s, c, c->rlen == 0);
+	send_window(s, c);
 	chan_update(s, c);
 }
 
