@@ -454,7 +454,9 @@ int ns_match(const char *query, const struct ns_service *s)
 void ns_list_add(struct ns_list *l, const struct ns_service *s)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
+		/* from 4: most lists hold one service (a connect's), and 16 (8 KiB) is the
+		 * size that musl's malloc maps and unmaps afresh each time */
+		l->cap = l->cap ? l->cap * 2 : 4;
 		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = *s;
@@ -481,20 +483,25 @@ static __attribute__((noinline)) int cmp_service(const struct ns_service *x, con
 }
 
 /* A Shell sort (libc's qsort is big, and nothing else needs it). */
-void ns_sort(struct ns_list *l)
+static void sort_services(struct ns_service *v, size_t n)
 {
 	sort_host = ns_host();
 	struct ns_service t;
-	for (size_t gap = l->n; gap > 1;) {
+	for (size_t gap = n; gap > 1;) {
 		gap = gap < 5 ? 1 : gap * 5 / 11;
-		for (size_t i = gap; i < l->n; i++) {
+		for (size_t i = gap; i < n; i++) {
 			size_t j = i;
-			t = l->v[i];
-			for (; j >= gap && cmp_service(&l->v[j - gap], &t) > 0; j -= gap)
-				l->v[j] = l->v[j - gap];
-			l->v[j] = t;
+			t = v[i];
+			for (; j >= gap && cmp_service(&v[j - gap], &t) > 0; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = t;
 		}
 	}
+}
+
+void ns_sort(struct ns_list *l)
+{
+	sort_services(l->v, l->n);
 }
 
 /* ---- the walk ---- */
@@ -517,8 +524,95 @@ static int is_temp_name(const char *nm)
 	return !strncmp(nm, ".tmp", 4) || !strncmp(nm, ".reap.", 6);
 }
 
-static void walk_dir(struct walk *w, int dirfd, const char *rel)
+static void walk_dir(struct walk *w, int dirfd, const char *rel, const char *follow);
+static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int create, char *err,
+                           size_t errlen);
+
+/* One entry nm of the directory dirfd (rel: that directory below the scope dir): a
+ * socket with a service name is listed, a directory walked. With a non-empty follow
+ * only a directory is of interest: the walk goes on down follow's components. */
+static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *nm,
+                       const char *follow)
 {
+	w->dirents++;
+	int temp = 0;
+	if (nm[0] == '.') {
+		/* ., .., temporary publish names, control directories: never services */
+		if (!w->temps || !is_temp_name(nm) || *follow)
+			return;
+		temp = 1;
+	}
+	for (const char *c = nm; *c; c++)
+		if (bad_char(*c))  /* spaces or control characters: not a name dipus makes */
+			return;
+	struct stat st;
+	if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	char sub[NS_PATH_MAX];
+	if (xsnprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) < 0)
+		return;  /* unreachable by path: sun_path would not hold it */
+	if (S_ISDIR(st.st_mode) && !temp) {
+		if (w->depth >= WALK_MAX_DEPTH)
+			return;
+		int fd = open_dir_at(dirfd, nm);
+		if (fd < 0)
+			return;  /* a link swapped in meanwhile, or not ours to read */
+		struct stat dst;
+		if (fstat(fd, &dst) < 0) {
+			close(fd);
+			return;
+		}
+		w->dir_owner[w->depth] = dst.st_uid;
+		w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
+		w->depth++;
+		walk_dir(w, fd, sub, follow);
+		w->depth--;
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode) || *follow)  /* symlinks, regular files: never services */
+		return;
+	struct ns_service s;
+	memset(&s, 0, sizeof s);
+	if (temp)
+		s.temp = 1;
+	else if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
+		return;
+	if (xsnprintf(s.path, sizeof s.path, "%s/%s/%s", w->root, w->scopedir, sub) < 0)
+		return;
+	snprintf(s.rel, sizeof s.rel, "%s", sub);
+	snprintf(s.proto, sizeof s.proto, "%s", rel);
+	s.scope = w->scope;
+	s.uid = st.st_uid;
+	s.gid = st.st_gid;
+	s.mode = st.st_mode & 07777;
+	s.mtime = st.st_mtime;
+	s.dev = st.st_dev;
+	s.ino = st.st_ino;
+	for (int i = 0; i < w->depth; i++)
+		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
+			s.untrusted = 1;
+	ns_list_add(w->out, &s);
+	w->sockets++;
+}
+
+/* Walk the directory dirfd (closed after), rel below the scope dir. With a non-empty
+ * follow ("a/b"), only what lies below dirfd/follow can match the query: the entries
+ * on that path are looked up by name (the same checks as when listed: no link, the
+ * owners of the directories passed for the trust rule), nothing else is listed. */
+static void walk_dir(struct walk *w, int dirfd, const char *rel, const char *follow)
+{
+	if (*follow) {
+		char c[NS_PATH_MAX];
+		const char *e = strchr(follow, '/');
+		size_t n = e ? (size_t)(e - follow) : strlen(follow);
+		if (n && n < sizeof c && w->dirents < WALK_MAX_DIRENTS) {
+			memcpy(c, follow, n);
+			c[n] = 0;
+			walk_entry(w, dirfd, rel, c, e ? e + 1 : "");
+		}
+		close(dirfd);
+		return;
+	}
 	DIR *d = fdopendir(dirfd);
 	if (!d) {
 		close(dirfd);
@@ -530,94 +624,36 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel)
 			w->truncated = 1;
 			break;
 		}
-		w->dirents++;
-		const char *nm = de->d_name;
-		int temp = 0;
-		if (nm[0] == '.') {
-			/* ., .., temporary publish names, control directories: never services */
-			if (!w->temps || !is_temp_name(nm))
-				continue;
-			temp = 1;
-		}
-		int clean = 1;
-		for (const char *c = nm; *c && clean; c++)
-			clean = !bad_char(*c);
-		if (!clean)  /* spaces or control characters: not a name dipus makes */
-			continue;
-		struct stat st;
-		if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		char sub[NS_PATH_MAX];
-		if (xsnprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) < 0)
-			continue;  /* unreachable by path: sun_path would not hold it */
-		if (S_ISDIR(st.st_mode) && !temp) {
-			if (w->depth >= WALK_MAX_DEPTH)
-				continue;
-			int fd = open_dir_at(dirfd, nm);
-			if (fd < 0)
-				continue;  /* a link swapped in meanwhile, or not ours to read */
-			struct stat dst;
-			if (fstat(fd, &dst) < 0) {
-				close(fd);
-				continue;
-			}
-			w->dir_owner[w->depth] = dst.st_uid;
-			w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
-			w->depth++;
-			walk_dir(w, fd, sub);
-			w->depth--;
-			continue;
-		}
-		if (!S_ISSOCK(st.st_mode))  /* symlinks, regular files: never services */
-			continue;
-		struct ns_service s;
-		memset(&s, 0, sizeof s);
-		if (temp)
-			s.temp = 1;
-		else if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
-			continue;
-		if (xsnprintf(s.path, sizeof s.path, "%s/%s/%s", w->root, w->scopedir, sub) < 0)
-			continue;
-		snprintf(s.rel, sizeof s.rel, "%s", sub);
-		snprintf(s.proto, sizeof s.proto, "%s", rel);
-		s.scope = w->scope;
-		s.uid = st.st_uid;
-		s.gid = st.st_gid;
-		s.mode = st.st_mode & 07777;
-		s.mtime = st.st_mtime;
-		s.dev = st.st_dev;
-		s.ino = st.st_ino;
-		for (int i = 0; i < w->depth; i++)
-			if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
-				s.untrusted = 1;
-		ns_list_add(w->out, &s);
-		w->sockets++;
+		walk_entry(w, dirfd, rel, de->d_name, "");
 	}
 	closedir(d);
 }
 
-/* Walk every selected scope into all. Returns -1 only for an unsafe root. */
-static int walk_all(unsigned scopes, struct ns_list *all, char *err, size_t errlen)
+/* Walk every selected scope (below follow in each) into all. Returns -1 only for an
+ * unsafe root. */
+static int walk_all(unsigned scopes, const char *follow, struct ns_list *all, char *err,
+                    size_t errlen)
 {
-	int fd = ns_open_root(0, err, errlen);
-	if (fd < 0)
+	int rfd = ns_open_root(0, err, errlen);
+	if (rfd < 0)
 		return errno == ENOENT ? 0 : -1;
-	close(fd);
 	struct walk w = { .root = ns_root(), .out = all, .temps = !!(scopes & NS_TEMPS) };
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
 		enum ns_scope sc = scope_order[i];
+		int fd;
 		/* the same checks as for publishing; an unsafe scope directory, or another
 		 * user's private tree, holds nothing we would use */
-		if (!(scopes & sc) || (fd = ns_open_dir(sc, "", 0, ignored, sizeof ignored)) < 0)
+		if (!(scopes & sc) || (fd = open_below_root(rfd, sc, "", 0, ignored, sizeof ignored)) < 0)
 			continue;
 		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
 		         sc == NS_USERS ? my_user() : "");
 		w.scope = sc;
 		w.scopedir = scopedir;
 		w.depth = 0;
-		walk_dir(&w, fd, "");
+		walk_dir(&w, fd, "", follow);
 	}
+	close(rfd);
 	static int warned;
 	if (w.truncated && !warned++)
 		msg("%s: too many entries; the listing is incomplete", ns_root());
@@ -650,30 +686,52 @@ static int resolve_outside(const char *path, struct ns_list *out)
 	return 1;
 }
 
+/* NS_EXACT: query is a service's path below a scope dir, proto/name.host...n */
+static int check_exact(const char *q, char *err, size_t errlen)
+{
+	char name[NS_NAME_MAX], host[NS_HOST_MAX], proto[NS_PATH_MAX];
+	const char *slash = q ? strrchr(q, '/') : NULL, *base = slash ? slash + 1 : q;
+	unsigned n;
+	if (!q || strlen(q) >= NS_PATH_MAX || ns_parse_sockname(base, name, host, &n) < 0)
+		return fail(EINVAL, err, errlen, "%s: not a service path (proto/name.host...n)",
+		            q ? q : "");
+	/* the directories on the way are a proto; names the walk would not list (spaces,
+	 * control characters) are simply not found, as when listed */
+	snprintf(proto, sizeof proto, "%.*s", slash ? (int)(slash - q) : 0, q);
+	return ns_check_proto(proto, err, errlen);
+}
+
 int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list *out, char *err,
                size_t errlen)
 {
 	struct query q;
-	if (parse_query(query, allow_abs, &q, err, errlen) < 0)
+	int exact = !!(scopes & NS_EXACT);
+	if (exact ? check_exact(query, err, errlen) : parse_query(query, allow_abs, &q, err, errlen) < 0)
 		return -1;
 	const char *root = ns_root();
 	size_t rl = strlen(root);
-	if (q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
+	if (!exact && q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
 		return resolve_outside(q.a, out);
-	struct ns_list all = { 0 };
-	if (walk_all(scopes, &all, err, errlen) < 0) {
+	/* a proto prefix, or an exact path: only the directories on it are walked (what
+	 * lies elsewhere cannot match), the exact path's socket looked up by name */
+	const char *follow = exact ? query : q.kind == Q_PROTO ? q.a : "";
+	/* walked into out itself, then sorted and kept where they match */
+	size_t before = out->n, k = before;
+	if (walk_all(scopes, follow, out, err, errlen) < 0) {
 		int e = errno;
-		ns_list_free(&all);
+		out->n = before;
 		errno = e;
 		return -1;
 	}
-	ns_sort(&all);
-	size_t before = out->n;
-	for (size_t i = 0; i < all.n; i++)
-		if (match_parsed(&q, &all.v[i]))
-			ns_list_add(out, &all.v[i]);
-	ns_list_free(&all);
-	return (int)(out->n - before);
+	sort_services(out->v + before, out->n - before);
+	for (size_t i = before; i < out->n; i++)
+		if (exact ? !strcmp(out->v[i].rel, query) : match_parsed(&q, &out->v[i])) {
+			if (k != i)
+				out->v[k] = out->v[i];
+			k++;
+		}
+	out->n = k;
+	return (int)(k - before);
 }
 
 /* ---- reaching a socket without following links ---- */
@@ -807,7 +865,9 @@ int ns_probe(const char *path)
 
 /* ---- publishing ---- */
 
-int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen)
+/* ns_open_dir below the root rfd (left open). */
+static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int create, char *err,
+                           size_t errlen)
 {
 	char rel[NS_PATH_MAX * 3], path[NS_PATH_MAX * 4];
 	int users = scope == NS_USERS;
@@ -816,15 +876,17 @@ int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, s
 	snprintf(rel, sizeof rel, "%s%s%s%s", users ? "users/" : ns_scope_name(scope),
 	         users ? my_user() : "", *proto ? "/" : "", proto);
 	snprintf(path, sizeof path, "%s", ns_root());
-	int fd = ns_open_root(create, err, errlen);
+	int fd = rfd;
 	struct stat st;
-	if (fd < 0)
-		return -1;
-	fstat(fd, &st);
 	/* A shared (root-owned) root's scope dirs are root's to make (dipus mkroot), sticky
-	 * like /tmp; a user's own root is private, its scope dirs plain 0755. */
-	int own = create && st.st_uid == geteuid();
-	mode_t smode = !users && st.st_uid == 0 ? 01777 : 0755;
+	 * like /tmp; a user's own root is private, its scope dirs plain 0755. (Only a
+	 * creating call needs to know.) */
+	int own = 0;
+	mode_t smode = 0755;
+	if (create && fstat(rfd, &st) == 0) {
+		own = st.st_uid == geteuid();
+		smode = !users && st.st_uid == 0 ? 01777 : 0755;
+	}
 	for (int depth = 0;; depth++) {
 		char *c = rel, *e = strchr(c, '/');
 		if (e)
@@ -834,7 +896,8 @@ int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, s
 		int top = depth <= users;
 		int nfd = step_dir(fd, c, top ? own : create, top ? (depth ? 0700 : smode) : 0755, path,
 		                   err, errlen);
-		close(fd);
+		if (fd != rfd)
+			close(fd);
 		if (nfd < 0) {
 			if (errno == ENOENT && create && top)
 				snprintf(err, errlen, "%s: does not exist; ask root to run 'dipus mkroot%s%s %s'",
@@ -852,6 +915,18 @@ int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, s
 			return fd;
 		memmove(rel, e + 1, strlen(e + 1) + 1);
 	}
+}
+
+int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen)
+{
+	int rfd = ns_open_root(create, err, errlen);
+	if (rfd < 0)
+		return -1;
+	int fd = open_below_root(rfd, scope, proto, create, err, errlen);
+	int e = errno;
+	close(rfd);
+	errno = e;
+	return fd;
 }
 
 static int rename2(int dfd, const char *from, const char *to, unsigned flags)
