@@ -358,7 +358,7 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
 
 /* ---- queries ---- */
 
-enum qkind { Q_ALL, Q_WORD, Q_NAME_HOST, Q_PROTO, Q_ABS };
+enum qkind { Q_ALL, Q_WORD, Q_NAME_HOST, Q_PROTO, Q_ABS, Q_REL /* NS_EXACT */ };
 
 struct query {
 	enum qkind kind;
@@ -436,6 +436,8 @@ static int match_parsed(const struct query *q, const struct ns_service *s)
 		return proto_has_prefix(s->proto, q->a);
 	case Q_ABS:
 		return !strcmp(s->path, q->a);
+	case Q_REL:
+		return !strcmp(s->rel, q->a);
 	}
 	return 0;
 }
@@ -483,25 +485,20 @@ static __attribute__((noinline)) int cmp_service(const struct ns_service *x, con
 }
 
 /* A Shell sort (libc's qsort is big, and nothing else needs it). */
-static void sort_services(struct ns_service *v, size_t n)
+void ns_sort(struct ns_list *l)
 {
 	sort_host = ns_host();
 	struct ns_service t;
-	for (size_t gap = n; gap > 1;) {
+	for (size_t gap = l->n; gap > 1;) {
 		gap = gap < 5 ? 1 : gap * 5 / 11;
-		for (size_t i = gap; i < n; i++) {
+		for (size_t i = gap; i < l->n; i++) {
 			size_t j = i;
-			t = v[i];
-			for (; j >= gap && cmp_service(&v[j - gap], &t) > 0; j -= gap)
-				v[j] = v[j - gap];
-			v[j] = t;
+			t = l->v[i];
+			for (; j >= gap && cmp_service(&l->v[j - gap], &t) > 0; j -= gap)
+				l->v[j] = l->v[j - gap];
+			l->v[j] = t;
 		}
 	}
-}
-
-void ns_sort(struct ns_list *l)
-{
-	sort_services(l->v, l->n);
 }
 
 /* ---- the walk ---- */
@@ -524,21 +521,22 @@ static int is_temp_name(const char *nm)
 	return !strncmp(nm, ".tmp", 4) || !strncmp(nm, ".reap.", 6);
 }
 
-static void walk_dir(struct walk *w, int dirfd, const char *rel, const char *follow);
-static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int create, char *err,
-                           size_t errlen);
+static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow);
+static char nothing[1];  /* no path to follow (walk_dir cuts a follow path in place) */
+/* Following a path instead of listing is for the SEP servers' exact lookups (one per
+ * CONNECT); without them the walk lists, and an NS_EXACT query still matches. */
+#define WALK_FOLLOW (ENABLE_EXPORTER || ENABLE_SERVE || ENABLE_DIPUSD)
 
 /* One entry nm of the directory dirfd (rel: that directory below the scope dir): a
  * socket with a service name is listed, a directory walked. With a non-empty follow
  * only a directory is of interest: the walk goes on down follow's components. */
-static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *nm,
-                       const char *follow)
+static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *nm, char *follow)
 {
 	w->dirents++;
 	int temp = 0;
 	if (nm[0] == '.') {
 		/* ., .., temporary publish names, control directories: never services */
-		if (!w->temps || !is_temp_name(nm) || *follow)
+		if (!w->temps || !is_temp_name(nm) || follow)
 			return;
 		temp = 1;
 	}
@@ -565,11 +563,11 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
 		w->dir_owner[w->depth] = dst.st_uid;
 		w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
 		w->depth++;
-		walk_dir(w, fd, sub, follow);
+		walk_dir(w, fd, sub, follow ? follow : nothing);
 		w->depth--;
 		return;
 	}
-	if (!S_ISSOCK(st.st_mode) || *follow)  /* symlinks, regular files: never services */
+	if (!S_ISSOCK(st.st_mode) || follow)  /* symlinks, regular files: never services */
 		return;
 	struct ns_service s;
 	memset(&s, 0, sizeof s);
@@ -599,17 +597,16 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
  * follow ("a/b"), only what lies below dirfd/follow can match the query: the entries
  * on that path are looked up by name (the same checks as when listed: no link, the
  * owners of the directories passed for the trust rule), nothing else is listed. */
-static void walk_dir(struct walk *w, int dirfd, const char *rel, const char *follow)
+static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow)
 {
-	if (*follow) {
-		char c[NS_PATH_MAX];
-		const char *e = strchr(follow, '/');
-		size_t n = e ? (size_t)(e - follow) : strlen(follow);
-		if (n && n < sizeof c && w->dirents < WALK_MAX_DIRENTS) {
-			memcpy(c, follow, n);
-			c[n] = 0;
-			walk_entry(w, dirfd, rel, c, e ? e + 1 : "");
-		}
+	if (WALK_FOLLOW && *follow) {
+		/* the next component, cut out in place (and put back: each scope follows it) */
+		char *e = strchr(follow, '/');
+		if (e)
+			*e = 0;
+		walk_entry(w, dirfd, rel, follow, e ? e + 1 : e);
+		if (e)
+			*e = '/';
 		close(dirfd);
 		return;
 	}
@@ -624,27 +621,26 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel, const char *fol
 			w->truncated = 1;
 			break;
 		}
-		walk_entry(w, dirfd, rel, de->d_name, "");
+		walk_entry(w, dirfd, rel, de->d_name, NULL);
 	}
 	closedir(d);
 }
 
 /* Walk every selected scope (below follow in each) into all. Returns -1 only for an
  * unsafe root. */
-static int walk_all(unsigned scopes, const char *follow, struct ns_list *all, char *err,
-                    size_t errlen)
+static int walk_all(unsigned scopes, char *follow, struct ns_list *all, char *err, size_t errlen)
 {
-	int rfd = ns_open_root(0, err, errlen);
-	if (rfd < 0)
+	int fd = ns_open_root(0, err, errlen);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	close(fd);
 	struct walk w = { .root = ns_root(), .out = all, .temps = !!(scopes & NS_TEMPS) };
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
 		enum ns_scope sc = scope_order[i];
-		int fd;
 		/* the same checks as for publishing; an unsafe scope directory, or another
 		 * user's private tree, holds nothing we would use */
-		if (!(scopes & sc) || (fd = open_below_root(rfd, sc, "", 0, ignored, sizeof ignored)) < 0)
+		if (!(scopes & sc) || (fd = ns_open_dir(sc, "", 0, ignored, sizeof ignored)) < 0)
 			continue;
 		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
 		         sc == NS_USERS ? my_user() : "");
@@ -653,7 +649,6 @@ static int walk_all(unsigned scopes, const char *follow, struct ns_list *all, ch
 		w.depth = 0;
 		walk_dir(&w, fd, "", follow);
 	}
-	close(rfd);
 	static int warned;
 	if (w.truncated && !warned++)
 		msg("%s: too many entries; the listing is incomplete", ns_root());
@@ -686,52 +681,40 @@ static int resolve_outside(const char *path, struct ns_list *out)
 	return 1;
 }
 
-/* NS_EXACT: query is a service's path below a scope dir, proto/name.host...n */
-static int check_exact(const char *q, char *err, size_t errlen)
-{
-	char name[NS_NAME_MAX], host[NS_HOST_MAX], proto[NS_PATH_MAX];
-	const char *slash = q ? strrchr(q, '/') : NULL, *base = slash ? slash + 1 : q;
-	unsigned n;
-	if (!q || strlen(q) >= NS_PATH_MAX || ns_parse_sockname(base, name, host, &n) < 0)
-		return fail(EINVAL, err, errlen, "%s: not a service path (proto/name.host...n)",
-		            q ? q : "");
-	/* the directories on the way are a proto; names the walk would not list (spaces,
-	 * control characters) are simply not found, as when listed */
-	snprintf(proto, sizeof proto, "%.*s", slash ? (int)(slash - q) : 0, q);
-	return ns_check_proto(proto, err, errlen);
-}
-
 int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list *out, char *err,
                size_t errlen)
 {
 	struct query q;
-	int exact = !!(scopes & NS_EXACT);
-	if (exact ? check_exact(query, err, errlen) : parse_query(query, allow_abs, &q, err, errlen) < 0)
+	if (scopes & NS_EXACT) {
+		/* whatever the path, only the entries on it are looked up, each by name with
+		 * the walk's checks (none starting with '.': never "..") */
+		if (!query || xsnprintf(q.a, sizeof q.a, "%s", query))
+			return 0;  /* no service has a path that long */
+		q.kind = Q_REL;
+	} else if (parse_query(query, allow_abs, &q, err, errlen) < 0) {
 		return -1;
+	}
 	const char *root = ns_root();
 	size_t rl = strlen(root);
-	if (!exact && q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
+	if (q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
 		return resolve_outside(q.a, out);
-	/* a proto prefix, or an exact path: only the directories on it are walked (what
-	 * lies elsewhere cannot match), the exact path's socket looked up by name */
-	const char *follow = exact ? query : q.kind == Q_PROTO ? q.a : "";
-	/* walked into out itself, then sorted and kept where they match */
-	size_t before = out->n, k = before;
-	if (walk_all(scopes, follow, out, err, errlen) < 0) {
+	/* an exact path: only the directories on it are walked (nothing elsewhere can
+	 * match) */
+	struct ns_list all = { 0 };
+	if (walk_all(scopes, WALK_FOLLOW && q.kind == Q_REL ? q.a : nothing, &all,
+	             err, errlen) < 0) {
 		int e = errno;
-		out->n = before;
+		ns_list_free(&all);
 		errno = e;
 		return -1;
 	}
-	sort_services(out->v + before, out->n - before);
-	for (size_t i = before; i < out->n; i++)
-		if (exact ? !strcmp(out->v[i].rel, query) : match_parsed(&q, &out->v[i])) {
-			if (k != i)
-				out->v[k] = out->v[i];
-			k++;
-		}
-	out->n = k;
-	return (int)(k - before);
+	ns_sort(&all);
+	size_t before = out->n;
+	for (size_t i = 0; i < all.n; i++)
+		if (match_parsed(&q, &all.v[i]))
+			ns_list_add(out, &all.v[i]);
+	ns_list_free(&all);
+	return (int)(out->n - before);
 }
 
 /* ---- reaching a socket without following links ---- */
@@ -865,9 +848,7 @@ int ns_probe(const char *path)
 
 /* ---- publishing ---- */
 
-/* ns_open_dir below the root rfd (left open). */
-static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int create, char *err,
-                           size_t errlen)
+int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen)
 {
 	char rel[NS_PATH_MAX * 3], path[NS_PATH_MAX * 4];
 	int users = scope == NS_USERS;
@@ -876,17 +857,15 @@ static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int 
 	snprintf(rel, sizeof rel, "%s%s%s%s", users ? "users/" : ns_scope_name(scope),
 	         users ? my_user() : "", *proto ? "/" : "", proto);
 	snprintf(path, sizeof path, "%s", ns_root());
-	int fd = rfd;
+	int fd = ns_open_root(create, err, errlen);
 	struct stat st;
+	if (fd < 0)
+		return -1;
+	fstat(fd, &st);
 	/* A shared (root-owned) root's scope dirs are root's to make (dipus mkroot), sticky
-	 * like /tmp; a user's own root is private, its scope dirs plain 0755. (Only a
-	 * creating call needs to know.) */
-	int own = 0;
-	mode_t smode = 0755;
-	if (create && fstat(rfd, &st) == 0) {
-		own = st.st_uid == geteuid();
-		smode = !users && st.st_uid == 0 ? 01777 : 0755;
-	}
+	 * like /tmp; a user's own root is private, its scope dirs plain 0755. */
+	int own = create && st.st_uid == geteuid();
+	mode_t smode = !users && st.st_uid == 0 ? 01777 : 0755;
 	for (int depth = 0;; depth++) {
 		char *c = rel, *e = strchr(c, '/');
 		if (e)
@@ -896,8 +875,7 @@ static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int 
 		int top = depth <= users;
 		int nfd = step_dir(fd, c, top ? own : create, top ? (depth ? 0700 : smode) : 0755, path,
 		                   err, errlen);
-		if (fd != rfd)
-			close(fd);
+		close(fd);
 		if (nfd < 0) {
 			if (errno == ENOENT && create && top)
 				snprintf(err, errlen, "%s: does not exist; ask root to run 'dipus mkroot%s%s %s'",
@@ -915,18 +893,6 @@ static int open_below_root(int rfd, enum ns_scope scope, const char *proto, int 
 			return fd;
 		memmove(rel, e + 1, strlen(e + 1) + 1);
 	}
-}
-
-int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen)
-{
-	int rfd = ns_open_root(create, err, errlen);
-	if (rfd < 0)
-		return -1;
-	int fd = open_below_root(rfd, scope, proto, create, err, errlen);
-	int e = errno;
-	close(rfd);
-	errno = e;
-	return fd;
 }
 
 static int rename2(int dfd, const char *from, const char *to, unsigned flags)
