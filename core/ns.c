@@ -358,7 +358,7 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
 
 /* ---- queries ---- */
 
-enum qkind { Q_ALL, Q_WORD, Q_NAME_HOST, Q_PROTO, Q_ABS };
+enum qkind { Q_ALL, Q_WORD, Q_NAME_HOST, Q_PROTO, Q_ABS, Q_REL /* NS_EXACT */ };
 
 struct query {
 	enum qkind kind;
@@ -436,6 +436,8 @@ static int match_parsed(const struct query *q, const struct ns_service *s)
 		return proto_has_prefix(s->proto, q->a);
 	case Q_ABS:
 		return !strcmp(s->path, q->a);
+	case Q_REL:
+		return !strcmp(s->rel, q->a);
 	}
 	return 0;
 }
@@ -454,7 +456,9 @@ int ns_match(const char *query, const struct ns_service *s)
 void ns_list_add(struct ns_list *l, const struct ns_service *s)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
+		/* from 4: most lists hold one service (a connect's), and 16 (8 KiB) is the
+		 * size that musl's malloc maps and unmaps afresh each time */
+		l->cap = l->cap ? l->cap * 2 : 4;
 		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = *s;
@@ -517,8 +521,95 @@ static int is_temp_name(const char *nm)
 	return !strncmp(nm, ".tmp", 4) || !strncmp(nm, ".reap.", 6);
 }
 
-static void walk_dir(struct walk *w, int dirfd, const char *rel)
+static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow);
+static char nothing[1];  /* no path to follow (walk_dir cuts a follow path in place) */
+/* Following a path instead of listing is for the SEP servers' exact lookups (one per
+ * CONNECT); without them the walk lists, and an NS_EXACT query still matches. */
+#define WALK_FOLLOW (ENABLE_EXPORTER || ENABLE_SERVE || ENABLE_DIPUSD)
+
+/* One entry nm of the directory dirfd (rel: that directory below the scope dir): a
+ * socket with a service name is listed, a directory walked. With a non-empty follow
+ * only a directory is of interest: the walk goes on down follow's components. */
+static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *nm, char *follow)
 {
+	w->dirents++;
+	int temp = 0;
+	if (nm[0] == '.') {
+		/* ., .., temporary publish names, control directories: never services */
+		if (!w->temps || !is_temp_name(nm) || follow)
+			return;
+		temp = 1;
+	}
+	for (const char *c = nm; *c; c++)
+		if (bad_char(*c))  /* spaces or control characters: not a name dipus makes */
+			return;
+	struct stat st;
+	if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	char sub[NS_PATH_MAX];
+	if (xsnprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) < 0)
+		return;  /* unreachable by path: sun_path would not hold it */
+	if (S_ISDIR(st.st_mode) && !temp) {
+		if (w->depth >= WALK_MAX_DEPTH)
+			return;
+		int fd = open_dir_at(dirfd, nm);
+		if (fd < 0)
+			return;  /* a link swapped in meanwhile, or not ours to read */
+		struct stat dst;
+		if (fstat(fd, &dst) < 0) {
+			close(fd);
+			return;
+		}
+		w->dir_owner[w->depth] = dst.st_uid;
+		w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
+		w->depth++;
+		walk_dir(w, fd, sub, follow ? follow : nothing);
+		w->depth--;
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode) || follow)  /* symlinks, regular files: never services */
+		return;
+	struct ns_service s;
+	memset(&s, 0, sizeof s);
+	if (temp)
+		s.temp = 1;
+	else if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
+		return;
+	if (xsnprintf(s.path, sizeof s.path, "%s/%s/%s", w->root, w->scopedir, sub) < 0)
+		return;
+	snprintf(s.rel, sizeof s.rel, "%s", sub);
+	snprintf(s.proto, sizeof s.proto, "%s", rel);
+	s.scope = w->scope;
+	s.uid = st.st_uid;
+	s.gid = st.st_gid;
+	s.mode = st.st_mode & 07777;
+	s.mtime = st.st_mtime;
+	s.dev = st.st_dev;
+	s.ino = st.st_ino;
+	for (int i = 0; i < w->depth; i++)
+		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
+			s.untrusted = 1;
+	ns_list_add(w->out, &s);
+	w->sockets++;
+}
+
+/* Walk the directory dirfd (closed after), rel below the scope dir. With a non-empty
+ * follow ("a/b"), only what lies below dirfd/follow can match the query: the entries
+ * on that path are looked up by name (the same checks as when listed: no link, the
+ * owners of the directories passed for the trust rule), nothing else is listed. */
+static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow)
+{
+	if (WALK_FOLLOW && *follow) {
+		/* the next component, cut out in place (and put back: each scope follows it) */
+		char *e = strchr(follow, '/');
+		if (e)
+			*e = 0;
+		walk_entry(w, dirfd, rel, follow, e ? e + 1 : e);
+		if (e)
+			*e = '/';
+		close(dirfd);
+		return;
+	}
 	DIR *d = fdopendir(dirfd);
 	if (!d) {
 		close(dirfd);
@@ -530,74 +621,14 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel)
 			w->truncated = 1;
 			break;
 		}
-		w->dirents++;
-		const char *nm = de->d_name;
-		int temp = 0;
-		if (nm[0] == '.') {
-			/* ., .., temporary publish names, control directories: never services */
-			if (!w->temps || !is_temp_name(nm))
-				continue;
-			temp = 1;
-		}
-		int clean = 1;
-		for (const char *c = nm; *c && clean; c++)
-			clean = !bad_char(*c);
-		if (!clean)  /* spaces or control characters: not a name dipus makes */
-			continue;
-		struct stat st;
-		if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		char sub[NS_PATH_MAX];
-		if (xsnprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) < 0)
-			continue;  /* unreachable by path: sun_path would not hold it */
-		if (S_ISDIR(st.st_mode) && !temp) {
-			if (w->depth >= WALK_MAX_DEPTH)
-				continue;
-			int fd = open_dir_at(dirfd, nm);
-			if (fd < 0)
-				continue;  /* a link swapped in meanwhile, or not ours to read */
-			struct stat dst;
-			if (fstat(fd, &dst) < 0) {
-				close(fd);
-				continue;
-			}
-			w->dir_owner[w->depth] = dst.st_uid;
-			w->dir_open[w->depth] = (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX);
-			w->depth++;
-			walk_dir(w, fd, sub);
-			w->depth--;
-			continue;
-		}
-		if (!S_ISSOCK(st.st_mode))  /* symlinks, regular files: never services */
-			continue;
-		struct ns_service s;
-		memset(&s, 0, sizeof s);
-		if (temp)
-			s.temp = 1;
-		else if (ns_parse_sockname(nm, s.name, s.host, &s.n) < 0)
-			continue;
-		if (xsnprintf(s.path, sizeof s.path, "%s/%s/%s", w->root, w->scopedir, sub) < 0)
-			continue;
-		snprintf(s.rel, sizeof s.rel, "%s", sub);
-		snprintf(s.proto, sizeof s.proto, "%s", rel);
-		s.scope = w->scope;
-		s.uid = st.st_uid;
-		s.gid = st.st_gid;
-		s.mode = st.st_mode & 07777;
-		s.mtime = st.st_mtime;
-		s.dev = st.st_dev;
-		s.ino = st.st_ino;
-		for (int i = 0; i < w->depth; i++)
-			if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
-				s.untrusted = 1;
-		ns_list_add(w->out, &s);
-		w->sockets++;
+		walk_entry(w, dirfd, rel, de->d_name, NULL);
 	}
 	closedir(d);
 }
 
-/* Walk every selected scope into all. Returns -1 only for an unsafe root. */
-static int walk_all(unsigned scopes, struct ns_list *all, char *err, size_t errlen)
+/* Walk every selected scope (below follow in each) into all. Returns -1 only for an
+ * unsafe root. */
+static int walk_all(unsigned scopes, char *follow, struct ns_list *all, char *err, size_t errlen)
 {
 	int fd = ns_open_root(0, err, errlen);
 	if (fd < 0)
@@ -616,7 +647,7 @@ static int walk_all(unsigned scopes, struct ns_list *all, char *err, size_t errl
 		w.scope = sc;
 		w.scopedir = scopedir;
 		w.depth = 0;
-		walk_dir(&w, fd, "");
+		walk_dir(&w, fd, "", follow);
 	}
 	static int warned;
 	if (w.truncated && !warned++)
@@ -654,14 +685,24 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
                size_t errlen)
 {
 	struct query q;
-	if (parse_query(query, allow_abs, &q, err, errlen) < 0)
+	if (scopes & NS_EXACT) {
+		/* whatever the path, only the entries on it are looked up, each by name with
+		 * the walk's checks (none starting with '.': never "..") */
+		if (!query || xsnprintf(q.a, sizeof q.a, "%s", query))
+			return 0;  /* no service has a path that long */
+		q.kind = Q_REL;
+	} else if (parse_query(query, allow_abs, &q, err, errlen) < 0) {
 		return -1;
+	}
 	const char *root = ns_root();
 	size_t rl = strlen(root);
 	if (q.kind == Q_ABS && !(strncmp(q.a, root, rl) == 0 && q.a[rl] == '/'))
 		return resolve_outside(q.a, out);
+	/* an exact path: only the directories on it are walked (nothing elsewhere can
+	 * match) */
 	struct ns_list all = { 0 };
-	if (walk_all(scopes, &all, err, errlen) < 0) {
+	if (walk_all(scopes, WALK_FOLLOW && q.kind == Q_REL ? q.a : nothing, &all,
+	             err, errlen) < 0) {
 		int e = errno;
 		ns_list_free(&all);
 		errno = e;

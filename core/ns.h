@@ -34,6 +34,11 @@ enum ns_scope {
 /* Flag for ns_resolve's scopes (with an empty query only): also list the sockets left
  * under temporary publish names (.tmp*, .reap.*), with temp=1. For the reaper. */
 #define NS_TEMPS 0x100u
+/* Flag for ns_resolve's scopes: the query is a service's path below the scope
+ * directory, "proto/name.host...n" (or "name.host...n"), and matches exactly that
+ * service in each scope (the SEP servers' exact form). Looked up by name along the
+ * path, with the walk's checks; no directory is listed. */
+#define NS_EXACT 0x200u
 
 struct ns_service {
 	char path[NS_PATH_MAX];   /* absolute socket path */

@@ -90,6 +90,7 @@ struct sep_session {
 	struct loop_timer *close_timer; /* the deferred SEP_SESSION_CLOSED */
 	struct loop_timer *linger_timer;
 	struct loop_timer *rkick;       /* read on: the transport holds decrypted bytes */
+	struct loop_timer *fkick;       /* the output of this loop iteration goes out */
 	int close_code;
 	char close_reason[256];
 	unsigned rfd_ev, wfd_ev;        /* registered masks, UNWATCHED when not */
@@ -304,6 +305,28 @@ static int flush(struct sep_session *s)
 	return 0;
 }
 
+static void flush_kick(struct loop *lp, void *arg)
+{
+	struct sep_session *s = arg;
+	s->fkick = NULL;
+	if (s->closed)
+		return;
+	if (flush(s) < 0)
+		return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
+	update_session_events(s);
+}
+
+/* Frames queued by a channel (or a new OPEN) go out after the callbacks of this loop
+ * iteration, with what the others queued meanwhile: one write, so one TLS record
+ * (one send, one AEAD call, one wakeup of the peer) where each callback would have
+ * made its own, e.g. a connection's EOF and the next connection's OPEN. The loop runs
+ * due timers after each batch of events, so this is never later than that batch. */
+static void flush_later(struct sep_session *s)
+{
+	if (!s->fkick && !s->closed)
+		s->fkick = loop_timer(s->lp, 0, flush_kick, s);
+}
+
 /* ---- channels ---- */
 
 static struct chan *chan_find(struct sep_session *s, uint32_t id)
@@ -465,11 +488,14 @@ static void chan_update(struct sep_session *s, struct chan *c)
 		chan_watch(s, c, c->out_fd, &c->out_ev, &c->out_file, out);
 }
 
-/* Grant the peer what we delivered: at a quarter window, or at once when we hold
- * nothing for the channel (force). */
-static void send_window(struct sep_session *s, struct chan *c, int force)
+/* Grant the peer what we delivered, once that is a quarter window: the peer's credit
+ * stays above three quarters of the window minus what we hold (and what is on the
+ * way), so it never stalls on a channel we drained; granting
+ * sooner (say, whenever our buffer runs empty) would only cost a frame, a TLS record
+ * and a wakeup of the peer per small write: two per request/answer exchange. */
+static void send_window(struct sep_session *s, struct chan *c)
 {
-	if (!c->consumed || (!force && c->consumed < s->lim.window / 4))
+	if (!c->consumed || c->consumed < s->lim.window / 4)
 		return;
 	out_u32(s, SEP_WINDOW, c->id, c->consumed);
 	c->recv_left += c->consumed;
@@ -503,7 +529,7 @@ static int chan_drain(struct sep_session *s, struct chan *c)
 		c->rbuf = NULL;
 		c->rcap = c->roff = 0;
 	}
-	send_window(s, c, c->rlen == 0);
+	send_window(s, c);
 	return 0;
 }
 
@@ -549,9 +575,10 @@ static void chan_io(struct loop *lp, int fd, unsigned ev, void *arg)
 			chan_update(s, c);
 	}
 out:
-	if (flush(s) < 0)
-		session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
-	update_session_events(s);
+	if (out_queued(s))
+		flush_later(s);
+	else
+		update_session_events(s);
 }
 
 /* ---- session end ---- */
@@ -602,6 +629,9 @@ static void session_end(struct sep_session *s, int code, const char *reason, int
 	if (s->rkick)
 		loop_timer_cancel(s->lp, s->rkick);
 	s->rkick = NULL;
+	if (s->fkick)
+		loop_timer_cancel(s->lp, s->fkick);
+	s->fkick = NULL;
 	for (int b = 0; b < NBUCKETS; b++)
 		while (s->buckets[b])
 			chan_end(s, s->buckets[b], code ? code : SEP_E_SHUTDOWN, reason[0] ? reason : "session closed");
@@ -828,7 +858,7 @@ static void handle_data(struct sep_session *s, struct chan *c, const struct sep_
 		memcpy(c->rbuf + c->roff + c->rlen, p, n);
 		c->rlen += n;
 	}
-	send_window(s, c, c->rlen == 0);
+	send_window(s, c);
 	chan_update(s, c);
 }
 
@@ -1197,11 +1227,9 @@ static struct chan *client_open(struct sep_session *s, uint8_t op, const char *q
 	uint32_t id = ++s->last_id;
 	out_frame(s, SEP_OPEN, id, p, n);
 	struct chan *c = chan_alloc(s, id, op);
-	if (flush(s) < 0) {
-		/* the session ends from the loop: the caller never hears from inside its call */
-		s->rkick = s->rkick ? s->rkick : loop_timer(s->lp, 0, read_kick, s);
-	}
-	update_session_events(s);
+	/* from the loop (with what else this iteration queues): a failed write ends the
+	 * session there, and the caller never hears from inside its call */
+	flush_later(s);
 	return c;
 }
 

@@ -70,28 +70,20 @@ int sep_svr_list(unsigned scopes, const char *q, struct ns_list *out, char *err,
 		return -1;
 	char narrow[NS_PATH_MAX];
 	int exact = exact_query(q, narrow, sizeof narrow);
-	struct ns_list all = { 0 };
-	int n = ns_resolve(exact ? narrow : q, scopes, 0, &all, err, errlen);
-	if (n < 0) {
-		ns_list_free(&all);
+	/* an exact path is looked up by name, not found by listing its directory */
+	size_t before = out->n, k = before;
+	if (ns_resolve(q, exact ? scopes | NS_EXACT : scopes, 0, out, err, errlen) < 0)
 		return -1;
-	}
-	int count = 0;
-	for (size_t i = 0; i < all.n; i++) {
-		const struct ns_service *s = &all.v[i];
-		if (s->untrusted || !(s->scope & scopes))
+	for (size_t i = before; i < out->n; i++) {
+		const struct ns_service *s = &out->v[i];
+		if (s->untrusted || !(s->scope & scopes) || (exact && strcmp(s->rel, q)))
 			continue;
-		if (exact && strcmp(s->rel, q))
-			continue;
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 16;
-			out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-		}
-		out->v[out->n++] = *s;
-		count++;
+		if (k != i)
+			out->v[k] = *s;
+		k++;
 	}
-	ns_list_free(&all);
-	return count;
+	out->n = k;
+	return (int)(k - before);
 }
 
 int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int *code,
@@ -130,8 +122,7 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 		*code = (first_errno == EACCES || first_errno == EPERM) ? DX_REFUSED :
 		        first_errno == ECONNREFUSED || first_errno == ENOENT ? DX_NOMATCH : DX_IO;
 	} else {
-		fd_set_nonblock(fd, 1);
-		fd_set_cloexec(fd);
+		fd_set_nonblock(fd, 1);  /* close-on-exec already: ns_connect makes it so */
 	}
 	ns_list_free(&l);
 	return fd;

@@ -622,6 +622,8 @@ struct tls_conn {
 	unsigned char first[4];   /* first bytes the peer sent: "is it TLS at all?" */
 	size_t nfirst;
 	size_t pending_write;     /* bytes of an application record mbedTLS still has queued */
+	size_t raoff, ralen;      /* read ahead: ra[raoff..] holds ralen bytes not yet given */
+	unsigned char ra[4096];   /* to mbedTLS (several small records come in one recv) */
 };
 
 static const int tls13_suites[] = {
@@ -687,10 +689,43 @@ static int bio_send(void *arg, const unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
+/* mbedTLS asks for a record's 5-byte header, then for its body: two recv calls per
+ * record. Reading ahead into ra takes in one call what the socket holds (the several
+ * small records of a request, say); a big body beyond what ra holds is read straight
+ * into mbedTLS's buffer. mbedTLS hears WANT_READ only when ra is empty and the socket
+ * too, so the descriptor's readiness still tells when to call again (tls_pending()
+ * counts ra for the rest). */
+static ssize_t bio_fill(struct tls_conn *c, unsigned char *buf, size_t len)
+{
+	if (c->ralen) {
+		size_t k = len < c->ralen ? len : c->ralen;
+		memcpy(buf, c->ra + c->raoff, k);
+		c->raoff += k;
+		c->ralen -= k;
+		if (k == len)
+			return (ssize_t)k;
+		/* the rest of a big body: what the socket has now, or just what ra held */
+		ssize_t n = recv(c->fd, buf + k, len - k, 0);
+		if (n == 0)
+			c->eof = 1;
+		return (ssize_t)k + (n > 0 ? n : 0);
+	}
+	if (len >= sizeof c->ra)
+		return recv(c->fd, buf, len, 0);
+	ssize_t n = recv(c->fd, c->ra, sizeof c->ra, 0);
+	if (n <= 0)
+		return n;
+	size_t k = len < (size_t)n ? len : (size_t)n;
+	memcpy(buf, c->ra, k);
+	c->raoff = k;
+	c->ralen = (size_t)n - k;
+	return (ssize_t)k;
+}
+
 static int bio_recv(void *arg, unsigned char *buf, size_t len)
 {
 	struct tls_conn *c = arg;
-	ssize_t n = recv(c->fd, buf, len, 0);
+	ssize_t n = bio_fill(c, buf, len);
 	if (n > 0 && c->nfirst < sizeof c->first) {
 		size_t k = sizeof c->first - c->nfirst;
 		if (k > (size_t)n)
@@ -1024,7 +1059,8 @@ ssize_t tls_write(void *conn, const void *buf, size_t n)
 size_t tls_pending(void *conn)
 {
 	struct tls_conn *c = conn;
-	return mbedtls_ssl_get_bytes_avail(&c->ssl) + (mbedtls_ssl_check_pending(&c->ssl) ? 1 : 0);
+	return mbedtls_ssl_get_bytes_avail(&c->ssl) + (mbedtls_ssl_check_pending(&c->ssl) ? 1 : 0) +
+	       c->ralen;
 }
 
 int tls_wants_write(void *conn)

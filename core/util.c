@@ -132,8 +132,8 @@ int fd_set_nonblock(int fd, int on)
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -1;
-	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
-	return fcntl(fd, F_SETFL, fl);
+	int nfl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return nfl == fl ? 0 : fcntl(fd, F_SETFL, nfl);
 }
 
 void fd_cloexec_from(int low)
