@@ -5,8 +5,9 @@
 # the same CC and flags as dipus:
 #   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/dipus_mbedtls_config.h
 #   dropbear -> $(BUILDDIR)/dropbear/dbclient.o    its client, partially linked (ld -r)
-#               with libtomcrypt/libtommath, every symbol local but cli_main, so it
-#               cannot collide with mbedTLS or dipus.
+#               with libtomcrypt/libtommath and core/ssh-alloc.o, ssh-chachapoly.o,
+#               every symbol local but cli_main, so it cannot collide with mbedTLS
+#               or dipus.
 # Sub-makes get MAKEOVERRIDES= so our command-line variables never leak into them.
 
 MBEDTLS_VER  := 3.6.6
@@ -59,15 +60,36 @@ DB_CONFIGURE  = --disable-zlib --disable-pam --disable-syslog --disable-lastlog 
                 --disable-loginfunc --disable-pututline --disable-pututxline \
                 --disable-harden --enable-bundled-libtom
 
-$(DROPBEAR_OBJ): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h mk/deps.mk
+# dropbear proper, built in a copy of its tree, with three files of ours put in:
+# localoptions.h (what is built), and chachapoly.c/.h, whose cipher computes with
+# core/ssh-chachapoly.c (libtomcrypt's ChaCha20-Poly1305 was the bulk-transfer bottleneck).
+# Its malloc family is renamed to core/ssh-alloc.c's, which keeps freed packet
+# buffers for reuse (musl unmaps every ~35 KB packet buffer on free).
+DB_ALL        = $(BUILDDIR)/dropbear/dbclient-all.o
+DB_OWN        = $(BUILDDIR)/core/ssh-alloc.o $(BUILDDIR)/core/ssh-chachapoly.o
+DB_MALLOC     = malloc calloc realloc free
+
+$(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dropbear_chachapoly.c \
+           config/dropbear_chachapoly.h core/ssh-chachapoly.h $(BUILDDIR)/core/ssh-chachapoly.o mk/deps.mk
 	@$(if $(Q),echo "  DROPBEAR $(BUILDDIR)/dropbear (configure, make, ld -r)")
 	$(Q)rm -rf $(DB_TREE) && mkdir -p $(BUILDDIR)/dropbear && cp -a $(DROPBEAR_SRC) $(DB_TREE)
 	$(Q)cp config/dropbear_localoptions.h $(DB_TREE)/localoptions.h
+	$(Q)cp config/dropbear_chachapoly.c $(DB_TREE)/src/chachapoly.c
+	$(Q)cp config/dropbear_chachapoly.h $(DB_TREE)/src/chachapoly.h
+	$(Q)cp core/ssh-chachapoly.h $(DB_TREE)/src/ssh-chachapoly.h
 	$(Q)cd $(DB_TREE) && ./configure CC='$(CC)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(SAN_FLAGS)' \
 	    $(DB_CONFIGURE) >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-	+$(Q)$(MAKE) -C $(DB_TREE) MAKEOVERRIDES= MULTI=1 PROGRAMS=dbclient dropbearmulti >$(BUILDDIR)/dropbear/make.log 2>&1 \
+	+$(Q)$(MAKE) -C $(DB_TREE) MAKEOVERRIDES= MULTI=1 PROGRAMS=dbclient \
+	    LDFLAGS='$(SAN_FLAGS) $(CURDIR)/$(BUILDDIR)/core/ssh-chachapoly.o' dropbearmulti >$(BUILDDIR)/dropbear/make.log 2>&1 \
 	    || { tail -30 $(BUILDDIR)/dropbear/make.log; exit 1; }
-	$(Q)ld -r -o $(BUILDDIR)/dropbear/dbclient-all.o $$(ls $(DB_TREE)/obj/*.o | grep -v '/dbmulti\.o$$') \
+	$(Q)ld -r -o $@.tmp $$(ls $(DB_TREE)/obj/*.o | grep -v '/dbmulti\.o$$') \
 	    $(DB_TREE)/libtomcrypt/libtomcrypt.a $(DB_TREE)/libtommath/libtommath.a
-	$(Q)objcopy --keep-global-symbol=cli_main $(BUILDDIR)/dropbear/dbclient-all.o $@
+	$(Q)objcopy $(foreach f,$(DB_MALLOC),--redefine-sym $(f)=dipus_db_$(f)) $@.tmp $@ && rm -f $@.tmp
+
+# (dropbearmulti, linked only to see that nothing is missing, needs ssh-chachapoly.o)
+# then our two objects joined in (after the renaming: ssh-alloc calls the real malloc),
+# and every symbol but the entry point made local
+$(DROPBEAR_OBJ): $(DB_ALL) $(DB_OWN)
+	$(Q)ld -r -o $(BUILDDIR)/dropbear/dbclient-own.o $(DB_ALL) $(DB_OWN)
+	$(Q)objcopy --keep-global-symbol=cli_main $(BUILDDIR)/dropbear/dbclient-own.o $@
 endif
