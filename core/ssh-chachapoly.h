@@ -19,9 +19,12 @@ void ssh_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
 void ssh_poly1305(uint8_t tag[16], const uint8_t *msg, size_t len, const uint8_t key[32]);
 
 /* The portable forms the fast ones fall back to, exported for the unit test, which
- * checks both against RFC 8439 and against each other. */
+ * checks them all against RFC 8439 and against each other. */
 void ssh_chacha20_xor_scalar(uint8_t *out, const uint8_t *in, size_t len,
                              const uint8_t key[32], uint64_t counter, const uint8_t nonce[8]);
+/* without the 8-block AVX2 path (x86_64 CPUs that have it): the 128-bit-vector one */
+void ssh_chacha20_xor_v128(uint8_t *out, const uint8_t *in, size_t len,
+                           const uint8_t key[32], uint64_t counter, const uint8_t nonce[8]);
 void ssh_poly1305_32(uint8_t tag[16], const uint8_t *msg, size_t len, const uint8_t key[32]);
 
 #endif

@@ -1,7 +1,7 @@
 /* ssh-chachapoly.c: core/ssh-chachapoly.c, the embedded dbclient's ChaCha20 and
  * Poly1305: RFC 8439's test vectors (block function, encryption, Poly1305 and its
  * appendix A.3 edge cases of the final reduction), the fast forms against the portable
- * ones on every length and alignment that matters (vector blocks, tails), and one
+ * ones on every length and alignment that matters (8- and 4-block vector paths, tails), and one
  * chacha20-poly1305@openssh.com packet computed independently (OpenSSH's
  * PROTOCOL.chacha20poly1305). Interop with real peers is e2e/ssh-*'s job. */
 #include "ssh-chachapoly.h"
@@ -78,8 +78,9 @@ static void test_chacha_rfc(const char *form, chacha_fn *f)
 static void test_chacha_fast_vs_scalar(void)
 {
 	enum { MAX = 2100 };
-	uint8_t *in = malloc(MAX + 16), *a = malloc(MAX + 16), *b = malloc(MAX + 16), key[32], nonce[8];
-	int bad = 0;
+	uint8_t *in = malloc(MAX + 16), *a = malloc(MAX + 16), *b = malloc(MAX + 16), *v = malloc(MAX + 16);
+	uint8_t key[32], nonce[8];
+	int bad = 0, bad128 = 0;
 	srand(8439);
 	for (size_t i = 0; i < MAX + 16; i++)
 		in[i] = (uint8_t)rand();
@@ -88,18 +89,21 @@ static void test_chacha_fast_vs_scalar(void)
 	for (int i = 0; i < 8; i++)
 		nonce[i] = (uint8_t)rand();
 	/* every length up to 8 vector rounds and past, misaligned; counters that carry from
-	 * word 12 into word 13 inside a 4-block group */
-	static const uint64_t ctrs[] = {0, 1, 0xfffffffdu, 0xffffffffffffffffull - 2};
+	 * word 12 into word 13 inside a 4- or 8-block group, and the 64-bit wrap */
+	static const uint64_t ctrs[] = {0, 1, 0xfffffffdu, 0xfffffff9u, 0xffffffffffffffffull - 2};
 	for (size_t c = 0; c < sizeof ctrs / sizeof ctrs[0]; c++)
 		for (size_t len = 0; len <= MAX; len += (len < 600 ? 1 : 37)) {
 			size_t off = len % 13;
 			ssh_chacha20_xor(a + off, in + off, len, key, ctrs[c], nonce);
+			ssh_chacha20_xor_v128(v + off, in + off, len, key, ctrs[c], nonce);
 			ssh_chacha20_xor_scalar(b + off, in + off, len, key, ctrs[c], nonce);
 			bad += memcmp(a + off, b + off, len) != 0;
+			bad128 += memcmp(v + off, b + off, len) != 0;
 		}
 	CHECK(!bad, "fast ChaCha20 = portable ChaCha20 (lengths 0..2100, misaligned, counter carries)",
 	      "%d cases differ", bad);
-	free(in), free(a), free(b);
+	CHECK(!bad128, "128-bit-vector ChaCha20 = portable ChaCha20 (the same cases)", "%d cases differ", bad128);
+	free(in), free(a), free(b), free(v);
 }
 
 static void test_poly_rfc(const char *form, poly_fn *f)
@@ -204,6 +208,7 @@ static void test_openssh_packet(void)
 int main(void)
 {
 	test_chacha_rfc("ChaCha20 fast", ssh_chacha20_xor);
+	test_chacha_rfc("ChaCha20 128-bit vectors", ssh_chacha20_xor_v128);
 	test_chacha_rfc("ChaCha20 portable", ssh_chacha20_xor_scalar);
 	test_chacha_fast_vs_scalar();
 	test_poly_rfc("Poly1305 fast", ssh_poly1305);
