@@ -69,8 +69,11 @@ DB_ALL        = $(BUILDDIR)/dropbear/dbclient-all.o
 DB_OWN        = $(BUILDDIR)/core/ssh-alloc.o $(BUILDDIR)/core/ssh-chachapoly.o
 DB_MALLOC     = malloc calloc realloc free
 
+# (dropbearmulti is linked only to see that nothing is missing: it needs ssh-chachapoly.o
+# to exist, not to be rebuilt for)
+
 $(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dropbear_chachapoly.c \
-           config/dropbear_chachapoly.h core/ssh-chachapoly.h $(BUILDDIR)/core/ssh-chachapoly.o mk/deps.mk
+           config/dropbear_chachapoly.h core/ssh-chachapoly.h mk/deps.mk | $(BUILDDIR)/core/ssh-chachapoly.o
 	@$(if $(Q),echo "  DROPBEAR $(BUILDDIR)/dropbear (configure, make, ld -r)")
 	$(Q)rm -rf $(DB_TREE) && mkdir -p $(BUILDDIR)/dropbear && cp -a $(DROPBEAR_SRC) $(DB_TREE)
 	$(Q)cp config/dropbear_localoptions.h $(DB_TREE)/localoptions.h
@@ -86,7 +89,11 @@ $(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dro
 	    $(DB_TREE)/libtomcrypt/libtomcrypt.a $(DB_TREE)/libtommath/libtommath.a
 	$(Q)objcopy $(foreach f,$(DB_MALLOC),--redefine-sym $(f)=dipus_db_$(f)) $@.tmp $@ && rm -f $@.tmp
 
-# (dropbearmulti, linked only to see that nothing is missing, needs ssh-chachapoly.o)
+# The cipher's loops at -O2, like mbedTLS's AES-GCM: +0.8 KB; ChaCha20 +20% (AVX2) to
+# +40% (128-bit vectors), Poly1305 +10-20% over -Os on one core here.
+$(BUILDDIR)/core/ssh-chachapoly.o: OPT_CFLAGS := $(subst -Os,-O2,$(OPT_CFLAGS))
+$(BUILDDIR)/core/ssh-chachapoly.o: mk/deps.mk
+
 # then our two objects joined in (after the renaming: ssh-alloc calls the real malloc),
 # and every symbol but the entry point made local
 $(DROPBEAR_OBJ): $(DB_ALL) $(DB_OWN)
