@@ -37,6 +37,8 @@ struct sep_limits {
 	unsigned idle_ms;          /* nothing received for this long: the session ends */
 	unsigned keepalive_ms;     /* PING when nothing was received for this long */
 	unsigned max_records;      /* records one LIST answer may carry */
+	unsigned accept_delay_ms;  /* server: a CONNECT's ACCEPT waits at most this long for the
+	                            * service's first bytes, to go out with them (0: at once) */
 };
 #define SEP_DEFAULT_MAX_CHANNELS 1024
 #define SEP_DEFAULT_WINDOW (256 * 1024)
@@ -45,6 +47,10 @@ struct sep_limits {
 #define SEP_DEFAULT_IDLE_MS 90000
 #define SEP_DEFAULT_KEEPALIVE_MS 30000
 #define SEP_DEFAULT_MAX_RECORDS 4096
+/* A server's ACCEPT of a CONNECT goes out with the service's first DATA (or EOF, or
+ * RESET, or a WINDOW), at the latest after this long, or at once when the client's
+ * early data fills the HELLO window (doc/sep.md 4.1). */
+#define SEP_DEFAULT_ACCEPT_DELAY_MS 2
 void sep_limits_default(struct sep_limits *l);
 
 /* Error codes (RESET, REFUSE, GOAWAY), doc/sep.md. */

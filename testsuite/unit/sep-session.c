@@ -849,6 +849,104 @@ static void test_early(void)
 	close(cfd[0]);
 }
 
+/* Deferred ACCEPT (sep.md 4.1): a served CONNECT's ACCEPT goes out with the service's
+ * first frame, right before it; after accept_delay_ms when the service says nothing;
+ * at once when the client's early data fills the HELLO window; a refusal at once. */
+static size_t svc_recv(struct loop *lp, char *buf, size_t cap, size_t want)
+{
+	size_t got = 0;
+	uint64_t end = now_ms() + 1000;
+	while (got < want && now_ms() < end) {
+		run_until(lp, NULL, 3);
+		ssize_t n = svc_peer >= 0 ? recv(svc_peer, buf + got, cap - got, MSG_DONTWAIT) : -1;
+		if (n > 0)
+			got += n;
+	}
+	return got;
+}
+
+static void deferred_open(struct rs *x, unsigned delay_ms)
+{
+	struct sep_limits lim;
+	small_limits(&lim);
+	lim.accept_delay_ms = delay_ms;
+	rs_open(x, 1, &lim, 1);
+}
+
+static void test_deferred(void)
+{
+	struct rs x;
+	struct sep_frame f;
+	char buf[64];
+	uint32_t win = 0;
+	/* the service answers: ACCEPT, then its DATA, nothing before */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	raw_send(x.r, SEP_DATA, 1, "hi", 2);
+	size_t n = svc_recv(x.lp, buf, sizeof buf, 2);
+	run_until(x.lp, NULL, 20);
+	raw_fill(x.r);
+	int early = raw_next(x.r, &f);
+	CHECK(n == 2 && !memcmp(buf, "hi", 2) && !early,
+	      "deferred ACCEPT: the client's early data reaches the service, no ACCEPT yet",
+	      "n %zu frame %d (type %d)", n, early, early ? f.type : 0);
+	write_all(svc_peer, "yo", 2);
+	int acc = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL);
+	int acc_ok = acc && f.type == SEP_ACCEPT && f.chan == 1 && !sep_parse_u32(&f, &win) && win == 65536;
+	int data = raw_next(x.r, &f);
+	CHECK(acc_ok && data && f.type == SEP_DATA && f.len == 2 && !memcmp(f.p, "yo", 2),
+	      "...the ACCEPT comes with the service's first DATA, right before it",
+	      "accept %d (type %d win %u) data %d", acc, f.type, win, data);
+	rs_close(&x);
+
+	/* the service closes without a word: ACCEPT, then EOF */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	raw_send(x.r, SEP_EOF, 1, NULL, 0);
+	n = svc_recv(x.lp, buf, sizeof buf, 1);  /* its EOF: recv 0, nothing counted */
+	close(svc_peer);
+	svc_peer = -1;
+	acc = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL) && f.type == SEP_ACCEPT;
+	int eof = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL) && f.type == SEP_EOF && f.chan == 1;
+	CHECK(acc && eof, "...or with its EOF when it closes without a word", "accept %d eof %d", acc, eof);
+	rs_close(&x);
+
+	/* a silent service: the ACCEPT after the bound, on its own */
+	deferred_open(&x, 20);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	acc = raw_wait(x.lp, x.r, 0, 0, &f, 2000, NULL, NULL);
+	CHECK(acc && f.type == SEP_ACCEPT && f.chan == 1 && !x.st.closed,
+	      "...or after accept_delay_ms when the service says nothing", "accept %d type %d", acc, f.type);
+	rs_close(&x);
+
+	/* early data filling the HELLO window: the client can send no more, ACCEPT at once */
+	deferred_open(&x, 60000);
+	static char fill[65536];
+	memset(fill, 'f', sizeof fill);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "stall");
+	raw_send(x.r, SEP_DATA, 1, fill, 65535);
+	run_until(x.lp, NULL, 50);
+	raw_fill(x.r);
+	early = raw_next(x.r, &f);
+	raw_send(x.r, SEP_DATA, 1, fill, 1);
+	acc = raw_wait(x.lp, x.r, 0, 1, &f, 1000, NULL, NULL);
+	CHECK(!early && acc && f.type == SEP_ACCEPT && !x.st.closed,
+	      "...at once when the client's early data fills the HELLO window (not one byte before)",
+	      "before %d (type %d) accept %d type %d", early, early ? f.type : 0, acc, f.type);
+	rs_close(&x);
+
+	/* a refusal does not wait */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "nosuch");
+	int code = -1;
+	char t[256] = "";
+	int rst = raw_wait(x.lp, x.r, 0, 1, &f, 1000, NULL, NULL) && f.type == SEP_RESET &&
+	          !sep_parse_text(&f, &code, t, sizeof t);
+	CHECK(rst && code == SEP_E_NOSERVICE, "...and a refused CONNECT is answered (RESET) at once",
+	      "reset %d code %d '%s'", rst, code, t);
+	rs_close(&x);
+}
+
 /* Receiving side: what the server holds for a stalled service is within its window. */
 static void count_window(struct raw *r, const struct sep_frame *f, void *arg)
 {
@@ -971,14 +1069,14 @@ static void test_limit(void)
 	raw_open(x.r, 3, SEP_OP_CONNECT, 65536, "idle");
 	raw_open(x.r, 4, SEP_OP_LIST, 65536, "");
 	struct sep_frame f;
-	int code = -1, acc = 0;
+	int code = -1, acc = 0, eof4 = 0;
 	char t[256] = "";
-	for (int i = 0; i < 8 && raw_wait(x.lp, x.r, 0, 0, &f, 500, NULL, NULL); i++) {
+	/* the idle CONNECT's ACCEPT comes SEP_ACCEPT_DELAY_MS later (its service is silent) */
+	for (int i = 0; i < 16 && !(eof4 && acc == 3) && raw_wait(x.lp, x.r, 0, 0, &f, 500, NULL, NULL); i++) {
 		if (f.type == SEP_RESET && f.chan == 3)
 			sep_parse_text(&f, &code, t, sizeof t);
 		acc += f.type == SEP_ACCEPT;
-		if (f.type == SEP_EOF && f.chan == 4)
-			break;
+		eof4 |= f.type == SEP_EOF && f.chan == 4;
 	}
 	CHECK(code == SEP_E_LIMIT && strstr(t, "too many channels"),
 	      "a channel over the server's limit is refused with LIMIT", "code %d '%s'", code, t);
@@ -1466,6 +1564,7 @@ int main(int argc, char **argv)
 	RUN(raw_reset);
 	RUN(credit);
 	RUN(early);
+	RUN(deferred);
 	RUN(bounded);
 	RUN(unread);
 	RUN(limit);
