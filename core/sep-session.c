@@ -827,9 +827,8 @@ static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint
 	struct chan *c = chan_alloc(s, id, SEP_OP_CONNECT);
 	c->served = 1;
 	c->credit = win;
-	fd_set_nonblock(fd, 1);
 	c->in_fd = c->out_fd = fd;
-	c->out_sock = (uint8_t)is_sock(fd);
+	c->out_sock = 1;  /* a non-blocking stream socket (struct sep_server_ops) */
 	/* accepted here (the client's early data is taken); the ACCEPT itself goes out with
 	 * the service's first frame (one TLS record and one wakeup of the peer less per
 	 * connection), or after accept_delay_ms (accept_send) */

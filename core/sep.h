@@ -86,8 +86,8 @@ typedef void sep_record_fn(void *arg, int event, const struct ns_service *s, int
 #define SEP_CH_CLOSED 2       /* the channel ended: code 0 normally, else the reason */
 typedef void sep_chan_fn(void *arg, int ev, int code, const char *text);
 
-/* Server side: what the serving process offers. connect returns a connected stream
- * socket the engine then owns, or -1 with *code (SEP_E_*) and err. watch_start must
+/* Server side: what the serving process offers. connect returns a connected,
+ * non-blocking stream socket the engine then owns, or -1 with *code (SEP_E_*) and err. watch_start must
  * report the current set with sep_watch_event(SEP_REC_PRESENT...), then
  * SEP_REC_SYNC, then changes. */
 struct sep_server_ops {
