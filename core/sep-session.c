@@ -48,6 +48,7 @@ struct chan {
 	uint8_t out_done;        /* out_fd shut down after the peer's EOF was delivered */
 	uint8_t in_file, out_file;  /* the loop cannot watch it (regular file): always ready */
 	uint8_t out_sock;
+	uint8_t sole;            /* in_fd == out_fd, a socket no other descriptor refers to */
 	uint8_t accept_due;      /* server CONNECT: accepted here, ACCEPT not sent yet */
 	uint8_t fresh;           /* client CONNECT: on the session's fresh list */
 	uint32_t credit;         /* bytes we may still send */
@@ -377,7 +378,10 @@ static void chan_free(struct sep_session *s, struct chan *c)
 	if (*pp)
 		*pp = c->next;
 	s->nchan--;
-	if (c->in_ev != UNWATCHED)
+	/* closing the only descriptor of a file takes it off epoll: no EPOLL_CTL_DEL */
+	if (c->in_ev != UNWATCHED && c->sole)
+		loop_forget(s->lp, c->in_fd);
+	else if (c->in_ev != UNWATCHED)
 		loop_unwatch(s->lp, c->in_fd);
 	if (c->out_ev != UNWATCHED && c->out_fd != c->in_fd)
 		loop_unwatch(s->lp, c->out_fd);
@@ -457,7 +461,9 @@ static void chan_check_done(struct sep_session *s, struct chan *c)
 {
 	if (c->eof_recv && !c->rlen && !c->out_done && c->out_fd >= 0) {
 		c->out_done = 1;
-		if (c->out_sock) {
+		if (c->sole && c->eof_in) {
+			/* both directions are done: the close below says EOF as well */
+		} else if (c->out_sock) {
 			shutdown(c->out_fd, SHUT_WR);
 		} else if (c->out_fd != c->in_fd) {
 			if (c->out_ev != UNWATCHED)
@@ -828,7 +834,7 @@ static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint
 	c->served = 1;
 	c->credit = win;
 	c->in_fd = c->out_fd = fd;
-	c->out_sock = 1;  /* a non-blocking stream socket (struct sep_server_ops) */
+	c->out_sock = c->sole = 1;  /* a non-blocking stream socket of ours (sep_server_ops) */
 	/* accepted here (the client's early data is taken); the ACCEPT itself goes out with
 	 * the service's first frame (one TLS record and one wakeup of the peer less per
 	 * connection), or after accept_delay_ms (accept_send) */
@@ -1333,8 +1339,8 @@ uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, 
 	return client_records(s, SEP_OP_WATCH, query, fn, arg);
 }
 
-uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
-                     sep_chan_fn *fn, void *arg)
+static uint32_t connect_fds(struct sep_session *s, const char *query, int in_fd, int out_fd,
+                            int sole, sep_chan_fn *fn, void *arg)
 {
 	struct chan *c = client_open(s, SEP_OP_CONNECT, query);
 	if (!c)
@@ -1343,10 +1349,14 @@ uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int ou
 	c->arg = arg;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
-	c->out_sock = (uint8_t)is_sock(out_fd);
-	fd_set_nonblock(in_fd, 1);
-	if (out_fd != in_fd)
-		fd_set_nonblock(out_fd, 1);
+	if (sole) {
+		c->out_sock = c->sole = 1;
+	} else {
+		c->out_sock = (uint8_t)is_sock(out_fd);
+		fd_set_nonblock(in_fd, 1);
+		if (out_fd != in_fd)
+			fd_set_nonblock(out_fd, 1);
+	}
 	c->credit = s->peer_window;  /* 0 before the peer's HELLO: then we wait for ACCEPT */
 	chan_update(s, c);
 	if (c->credit) {
@@ -1355,6 +1365,18 @@ uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int ou
 		s->fresh = c;
 	}
 	return c->id;
+}
+
+uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
+                     sep_chan_fn *fn, void *arg)
+{
+	return connect_fds(s, query, in_fd, out_fd, 0, fn, arg);
+}
+
+uint32_t sep_connect_sock(struct sep_session *s, const char *query, int fd, sep_chan_fn *fn,
+                          void *arg)
+{
+	return connect_fds(s, query, fd, fd, 1, fn, arg);
 }
 
 void sep_channel_cancel(struct sep_session *s, uint32_t chan)

@@ -87,7 +87,8 @@ typedef void sep_record_fn(void *arg, int event, const struct ns_service *s, int
 typedef void sep_chan_fn(void *arg, int ev, int code, const char *text);
 
 /* Server side: what the serving process offers. connect returns a connected,
- * non-blocking stream socket the engine then owns, or -1 with *code (SEP_E_*) and err. watch_start must
+ * non-blocking stream socket the engine then owns alone (no other descriptor refers to
+ * it, as for sep_connect_sock), or -1 with *code (SEP_E_*) and err. watch_start must
  * report the current set with sep_watch_event(SEP_REC_PRESENT...), then
  * SEP_REC_SYNC, then changes. */
 struct sep_server_ops {
@@ -124,6 +125,11 @@ uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, 
  * written there); they may be the same socket. The engine owns and closes them. */
 uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
                      sep_chan_fn *fn, void *arg);
+/* The same over fd, a non-blocking stream socket that no other descriptor (nor another
+ * process) refers to, e.g. one just accepted: the engine asks the kernel nothing about
+ * it, and closes it without a shutdown() first when both directions are done. */
+uint32_t sep_connect_sock(struct sep_session *s, const char *query, int fd, sep_chan_fn *fn,
+                          void *arg);
 /* Stop a channel from our side (RESET). Its callback is not called again. */
 void sep_channel_cancel(struct sep_session *s, uint32_t chan);
 

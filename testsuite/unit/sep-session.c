@@ -601,6 +601,41 @@ static void test_fairness(void)
 	pair_close(&p);
 }
 
+/* sep_connect_sock: an accepted-like socket of ours alone; the client's side ends first,
+ * then the service's EOF: the engine closes the socket (no shutdown needed) and the
+ * local peer sees the answer, then EOF. */
+static void test_sock(void)
+{
+	struct pair p;
+	pair_open(&p, NULL, NULL);
+	int a[2];
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, a);
+	struct conn c = { 0 };
+	uint32_t id = sep_connect_sock(p.cli, "echo", a[0], on_chan, &c);
+	write_all(a[1], "ping", 4);
+	shutdown(a[1], SHUT_WR);
+	char buf[64];
+	size_t got = 0;
+	int eof = 0;
+	for (int i = 0; i < 1000 && !eof; i++) {
+		run_until(p.lp, NULL, 2);
+		ssize_t n = read(a[1], buf + got, sizeof buf - got);
+		if (n > 0)
+			got += n;
+		if (n == 0)
+			eof = 1;
+	}
+	run_until(p.lp, &c.closed, 2000);
+	errno = 0;
+	int gone = fcntl(a[0], F_GETFD) < 0 && errno == EBADF;
+	CHECK(id && eof && got == 4 && !memcmp(buf, "ping", 4) && c.accepted && c.closed && !c.code && gone,
+	      "sep_connect_sock: echoed, then EOF; the channel ends and its socket is closed",
+	      "id %u eof %d got %zu accepted %d closed %d code %d gone %d", id, eof, got, c.accepted,
+	      c.closed, c.code, gone);
+	close(a[1]);
+	pair_close(&p);
+}
+
 /* Half-close both ways: the service ends first while the client still sends. */
 static void test_half_close(void)
 {
@@ -1561,6 +1596,7 @@ int main(int argc, char **argv)
 	RUN(basic);
 	RUN(fairness);
 	RUN(half_close);
+	RUN(sock);
 	RUN(reset);
 	RUN(raw_reset);
 	RUN(credit);
