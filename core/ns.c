@@ -638,8 +638,7 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow)
 }
 
 /* Walk every selected scope (below follow in each) with w (its root, out and temps
- * set; or a connecting walk, which stops once connected). Returns -1 only for an
- * unsafe root. */
+ * set). Returns -1 only for an unsafe root. */
 static int walk_all(struct walk *w, unsigned scopes, char *follow, char *err, size_t errlen)
 {
 	int fd = ns_open_root(0, err, errlen);
@@ -647,7 +646,7 @@ static int walk_all(struct walk *w, unsigned scopes, char *follow, char *err, si
 		return errno == ENOENT ? 0 : -1;
 	close(fd);
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
-	for (int i = 0; i < 4 && !(WALK_FOLLOW && w->conn && w->cfd >= 0); i++) {
+	for (int i = 0; i < 4; i++) {
 		enum ns_scope sc = scope_order[i];
 		/* the same checks as for publishing; an unsafe scope directory, or another
 		 * user's private tree, holds nothing we would use */
@@ -754,18 +753,51 @@ static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct
 	}
 }
 
+/* Scope directory i (scope_order) below the open root, for a connecting walk:
+ * ns_open_dir's checks of an existing one (users/<me> ours alone, 0700), with the root
+ * opened and checked once per CONNECT instead of once more per scope. */
+static int open_scope_at(int rfd, int i, char *err, size_t errlen)
+{
+	int fd = step_dir(rfd, scope_dirs[i], 0, 0, scope_dirs[i], err, errlen);
+	if (fd < 0 || scope_order[i] != NS_USERS)
+		return fd;
+	int ufd = step_dir(fd, my_user(), 0, 0, my_user(), err, errlen);
+	struct stat st;
+	close(fd);
+	if (ufd >= 0 && (fstat(ufd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077))) {
+		close(ufd);
+		return -1;
+	}
+	return ufd;
+}
+
 int ns_connect_exact(const char *rel, unsigned scopes, struct ns_service *svc, char *err,
                      size_t errlen)
 {
-	char path[NS_PATH_MAX];
+	char path[NS_PATH_MAX], scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	struct walk w = { .root = ns_root(), .conn = 1, .cfd = -1, .crel = rel, .csvc = svc };
 	memset(svc, 0, sizeof *svc);
 	if (!WALK_FOLLOW || xsnprintf(path, sizeof path, "%s", rel)) {
 		errno = ENOENT;
 		return -1;
 	}
-	if (walk_all(&w, scopes, path, err, errlen) < 0)
+	/* walk_all's walk, the root opened once: an unsafe root is refused (err), a
+	 * missing one holds nothing (ENOENT) */
+	int fd, rfd = ns_open_root(0, err, errlen);
+	if (rfd < 0)
 		return -1;
+	for (int i = 0; i < 4 && w.cfd < 0; i++) {
+		enum ns_scope sc = scope_order[i];
+		if (!(scopes & sc) || (fd = open_scope_at(rfd, i, ignored, sizeof ignored)) < 0)
+			continue;
+		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
+		         sc == NS_USERS ? my_user() : "");
+		w.scope = sc;
+		w.scopedir = scopedir;
+		w.depth = 0;
+		walk_dir(&w, fd, "", path);
+	}
+	close(rfd);
 	if (w.cfd >= 0)
 		return w.cfd;
 	errno = w.ctrusted ? w.cerr : ENOENT;
