@@ -594,11 +594,11 @@ static void chan_pump_in(struct sep_session *s, struct chan *c)
 	if (!want || c->eof_in || s->paused || !may_send(c) || s->closed)
 		return;
 	accept_send(s, c);  /* with the first DATA (or EOF): one record, one wakeup of the peer */
-	/* within the queue's room when it has some: a frame behind a small one (a new
-	 * CONNECT's DATA behind its OPEN) must not double the buffer, which mallocs then
-	 * map and unmap per connection; a queue with no room grows as before */
+	/* within the room of a queue that holds only small frames: a DATA behind one (a
+	 * new CONNECT's behind its OPEN) must not double the buffer past what malloc then
+	 * maps and unmaps per connection; a busy queue (bulk data) grows as before */
 	size_t room = s->ocap - out_queued(s);
-	if (room > SEP_HDR + 4096 && room - SEP_HDR < want)
+	if (out_queued(s) < 4096 && room > SEP_HDR + 4096 && room - SEP_HDR < want)
 		want = room - SEP_HDR;
 	uint8_t *o = out_reserve(s, SEP_HDR + want);
 	ssize_t n = read(c->in_fd, o + SEP_HDR, want);
