@@ -120,6 +120,14 @@ void loop_unwatch(struct loop *lp, int fd)
 	lp->nactive--;
 }
 
+void loop_forget(struct loop *lp, int fd)
+{
+	if (fd < 0 || fd >= lp->nw || !lp->w[fd].active)
+		return;
+	lp->w[fd].active = 0;
+	lp->nactive--;
+}
+
 struct loop_timer *loop_timer(struct loop *lp, unsigned ms, loop_fn *fn, void *arg)
 {
 	struct loop_timer *t = xmalloc(sizeof *t);

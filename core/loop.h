@@ -27,6 +27,10 @@ int loop_watch(struct loop *lp, int fd, unsigned events, loop_io_fn *fn, void *a
 /* Change only the event mask of a watched fd. */
 int loop_events(struct loop *lp, int fd, unsigned events);
 void loop_unwatch(struct loop *lp, int fd);
+/* Drop the watch of fd without a system call, right before closing fd, when no other
+ * descriptor (nor another process) refers to its file: closing the last descriptor of
+ * a file takes it off epoll. With a dup'ed or inherited fd use loop_unwatch. */
+void loop_forget(struct loop *lp, int fd);
 
 /* One-shot timer after ms milliseconds. The returned handle is valid until the timer
  * fires or is cancelled. */

@@ -503,6 +503,9 @@ void ns_sort(struct ns_list *l)
 
 /* ---- the walk ---- */
 
+enum { AT_BIND, AT_CONNECT };
+static int sock_at(int op, int sock, int dirfd, const char *base);
+
 struct walk {
 	const char *root;
 	enum ns_scope scope;
@@ -514,6 +517,11 @@ struct walk {
 	uid_t dir_owner[WALK_MAX_DEPTH + 1];  /* the directories below the scope dir */
 	int dir_open[WALK_MAX_DEPTH + 1];     /* world-writable without sticky */
 	int depth;
+	/* ns_connect_exact: connect to the first trusted socket found, from the walk's
+	 * directory fd (cfd: the connection, cerr: the first failure) */
+	int conn, cfd, cerr, ctrusted;
+	const char *crel;               /* the path asked for (a directory there is none) */
+	struct ns_service *csvc;
 };
 
 static int is_temp_name(const char *nm)
@@ -522,6 +530,7 @@ static int is_temp_name(const char *nm)
 }
 
 static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow);
+static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct ns_service *s);
 static char nothing[1];  /* no path to follow (walk_dir cuts a follow path in place) */
 /* Following a path instead of listing is for the SEP servers' exact lookups (one per
  * CONNECT); without them the walk lists, and an NS_EXACT query still matches. */
@@ -589,6 +598,8 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
 	for (int i = 0; i < w->depth; i++)
 		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
 			s.untrusted = 1;
+	if (WALK_FOLLOW && w->conn)
+		return walk_connect(w, dirfd, nm, &s);
 	ns_list_add(w->out, &s);
 	w->sockets++;
 }
@@ -626,15 +637,14 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow)
 	closedir(d);
 }
 
-/* Walk every selected scope (below follow in each) into all. Returns -1 only for an
- * unsafe root. */
-static int walk_all(unsigned scopes, char *follow, struct ns_list *all, char *err, size_t errlen)
+/* Walk every selected scope (below follow in each) with w (its root, out and temps
+ * set). Returns -1 only for an unsafe root. */
+static int walk_all(struct walk *w, unsigned scopes, char *follow, char *err, size_t errlen)
 {
 	int fd = ns_open_root(0, err, errlen);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	close(fd);
-	struct walk w = { .root = ns_root(), .out = all, .temps = !!(scopes & NS_TEMPS) };
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
 		enum ns_scope sc = scope_order[i];
@@ -644,13 +654,13 @@ static int walk_all(unsigned scopes, char *follow, struct ns_list *all, char *er
 			continue;
 		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
 		         sc == NS_USERS ? my_user() : "");
-		w.scope = sc;
-		w.scopedir = scopedir;
-		w.depth = 0;
-		walk_dir(&w, fd, "", follow);
+		w->scope = sc;
+		w->scopedir = scopedir;
+		w->depth = 0;
+		walk_dir(w, fd, "", follow);
 	}
 	static int warned;
-	if (w.truncated && !warned++)
+	if (w->truncated && !warned++)
 		msg("%s: too many entries; the listing is incomplete", ns_root());
 	return 0;
 }
@@ -701,8 +711,8 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
 	/* an exact path: only the directories on it are walked (nothing elsewhere can
 	 * match) */
 	struct ns_list all = { 0 };
-	if (walk_all(scopes, WALK_FOLLOW && q.kind == Q_REL ? q.a : nothing, &all,
-	             err, errlen) < 0) {
+	struct walk w = { .root = root, .out = &all, .temps = !!(scopes & NS_TEMPS) };
+	if (walk_all(&w, scopes, WALK_FOLLOW && q.kind == Q_REL ? q.a : nothing, err, errlen) < 0) {
 		int e = errno;
 		ns_list_free(&all);
 		errno = e;
@@ -717,9 +727,84 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
 	return (int)(out->n - before);
 }
 
-/* ---- reaching a socket without following links ---- */
+/* A trusted socket found by a connecting walk (ns_connect_exact): connect to it through
+ * the directory the walk holds (the checks are the walk's: no link followed, a socket,
+ * the trust rule), unless an earlier one took the connection. */
+static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct ns_service *s)
+{
+	if (s->untrusted || w->cfd >= 0 || strcmp(s->rel, w->crel))
+		return;
+	w->ctrusted++;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && sock_at(AT_CONNECT, fd, dirfd, nm) == 0) {
+		/* a fresh socket's only status flag: no F_GETFL needed */
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		w->cfd = fd;
+		*w->csvc = *s;
+		return;
+	}
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	msg_debug("%s: %s", s->path, strerror(e));
+	if (!w->cerr) {
+		w->cerr = e;
+		*w->csvc = *s;
+	}
+}
 
-enum { AT_BIND, AT_CONNECT };
+/* Scope directory i (scope_order) below the open root, for a connecting walk:
+ * ns_open_dir's checks of an existing one (users/<me> ours alone, 0700), with the root
+ * opened and checked once per CONNECT instead of once more per scope. */
+static int open_scope_at(int rfd, int i, char *err, size_t errlen)
+{
+	int fd = step_dir(rfd, scope_dirs[i], 0, 0, scope_dirs[i], err, errlen);
+	if (fd < 0 || scope_order[i] != NS_USERS)
+		return fd;
+	int ufd = step_dir(fd, my_user(), 0, 0, my_user(), err, errlen);
+	struct stat st;
+	close(fd);
+	if (ufd >= 0 && (fstat(ufd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077))) {
+		close(ufd);
+		return -1;
+	}
+	return ufd;
+}
+
+int ns_connect_exact(const char *rel, unsigned scopes, struct ns_service *svc, char *err,
+                     size_t errlen)
+{
+	char path[NS_PATH_MAX], scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
+	struct walk w = { .root = ns_root(), .conn = 1, .cfd = -1, .crel = rel, .csvc = svc };
+	memset(svc, 0, sizeof *svc);
+	if (!WALK_FOLLOW || xsnprintf(path, sizeof path, "%s", rel)) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* walk_all's walk, the root opened once: an unsafe root is refused (err), a
+	 * missing one holds nothing (ENOENT) */
+	int fd, rfd = ns_open_root(0, err, errlen);
+	if (rfd < 0)
+		return -1;
+	for (int i = 0; i < 4 && w.cfd < 0; i++) {
+		enum ns_scope sc = scope_order[i];
+		if (!(scopes & sc) || (fd = open_scope_at(rfd, i, ignored, sizeof ignored)) < 0)
+			continue;
+		snprintf(scopedir, sizeof scopedir, "%s%s%s", scope_dirs[i], sc == NS_USERS ? "/" : "",
+		         sc == NS_USERS ? my_user() : "");
+		w.scope = sc;
+		w.scopedir = scopedir;
+		w.depth = 0;
+		walk_dir(&w, fd, "", path);
+	}
+	close(rfd);
+	if (w.cfd >= 0)
+		return w.cfd;
+	errno = w.ctrusted ? w.cerr : ENOENT;
+	return -1;
+}
+
+/* ---- reaching a socket without following links ---- */
 
 /* bind() or connect() sock to dirfd/base without resolving any path component again:
  * through /proc/self/fd/DIRFD/BASE, or (no /proc, or that would not fit sun_path) from

@@ -114,6 +114,16 @@ void ns_list_free(struct ns_list *l);
  * Returns a connected, blocking, close-on-exec fd, or -1 with errno (ECONNREFUSED for a
  * dead socket, ENOTSOCK for a non-socket, ELOOP for a symlink). */
 int ns_connect(const struct ns_service *s);
+/* An NS_EXACT query's connect, without a second walk: resolve rel (a service's path
+ * below the scope directory) in scopes and connect to the first trusted socket found
+ * (scope order) through the directory fd the walk holds. The same checks as
+ * ns_resolve + ns_connect: no link followed, sockets only, untrusted ones skipped, the
+ * kernel's permission checks on connect. Returns a connected, non-blocking,
+ * close-on-exec fd and *svc; or -1 with errno: ENOENT when no trusted service matched,
+ * else the first failure's (*svc the service that failed), or EPERM with err for an
+ * unsafe root. Only in builds with a SEP server (else always ENOENT). */
+int ns_connect_exact(const char *rel, unsigned scopes, struct ns_service *svc, char *err,
+                     size_t errlen);
 
 /* Publish: bind under a temporary name, set mode and group, listen, rename into place
  * with the lowest free <n> (a live socket is never replaced; a dead one, refused twice

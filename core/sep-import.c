@@ -89,7 +89,7 @@ static int sess_connect(struct sep_import *imp, const struct ns_service *remote,
 {
 	if (!imp->sess || imp->state != IMP_UP)
 		return -1;
-	if (!sep_connect(imp->sess, remote->rel, fd, fd, chan_event, imp)) {
+	if (!sep_connect_sock(imp->sess, remote->rel, fd, chan_event, imp)) {
 		if (!imp->warned_limit) {
 			msg("%s: %s: refused: too many channels on this session (the exporter allows %u)",
 			    imp->uristr, remote->rel, sep_session_channels(imp->sess));
@@ -289,7 +289,7 @@ static int ctl_connect(void *arg, const char *query, int *code, char *err, size_
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	if (!sep_connect(imp->sess, query, sp[1], sp[1], chan_event, imp)) {
+	if (!sep_connect_sock(imp->sess, query, sp[1], chan_event, imp)) {
 		close(sp[0]);
 		close(sp[1]);
 		*code = SEP_E_LIMIT;

@@ -48,6 +48,9 @@ struct chan {
 	uint8_t out_done;        /* out_fd shut down after the peer's EOF was delivered */
 	uint8_t in_file, out_file;  /* the loop cannot watch it (regular file): always ready */
 	uint8_t out_sock;
+	uint8_t sole;            /* in_fd == out_fd, a socket no other descriptor refers to */
+	uint8_t accept_due;      /* server CONNECT: accepted here, ACCEPT not sent yet */
+	uint8_t fresh;           /* client CONNECT: on the session's fresh list */
 	uint32_t credit;         /* bytes we may still send */
 	uint32_t early;          /* client CONNECT: bytes sent before the ACCEPT (sep.md 4.1) */
 	uint32_t recv_left;      /* bytes the peer may still send us */
@@ -55,6 +58,8 @@ struct chan {
 	int in_fd, out_fd;
 	unsigned in_ev, out_ev;  /* registered masks, UNWATCHED when not on the loop */
 	struct loop_timer *kick; /* services an always-ready (file) descriptor */
+	struct loop_timer *atimer;  /* accept_due: the ACCEPT goes out at the latest then */
+	struct chan *fresh_next;
 	char *rbuf;              /* received, not yet written to out_fd (only while non-empty) */
 	size_t rlen, roff, rcap;
 	sep_record_fn *rec_fn;
@@ -77,6 +82,7 @@ struct sep_session {
 	unsigned peer_max_channels;
 	uint32_t peer_window;    /* the peer's HELLO window: early credit on our CONNECTs */
 	struct chan *buckets[NBUCKETS];
+	struct chan *fresh;       /* new CONNECTs: read once before the OPEN goes out */
 	unsigned nchan;
 	uint32_t last_id;         /* client: last id opened; server: highest id seen */
 	uint8_t *ibuf;
@@ -114,6 +120,7 @@ void sep_limits_default(struct sep_limits *l)
 	l->idle_ms = SEP_DEFAULT_IDLE_MS;
 	l->keepalive_ms = SEP_DEFAULT_KEEPALIVE_MS;
 	l->max_records = SEP_DEFAULT_MAX_RECORDS;
+	l->accept_delay_ms = SEP_DEFAULT_ACCEPT_DELAY_MS;
 }
 
 const char *sep_code_name(int code)
@@ -305,10 +312,20 @@ static int flush(struct sep_session *s)
 	return 0;
 }
 
+static void chan_try_in(struct sep_session *s, struct chan *c);
+
 static void flush_kick(struct loop *lp, void *arg)
 {
 	struct sep_session *s = arg;
 	s->fkick = NULL;
+	/* a new CONNECT's first bytes are often there already (a client writes right after
+	 * its connect): read them now, so they go out with the OPEN in one record */
+	while (s->fresh && !s->closed) {
+		struct chan *c = s->fresh;
+		s->fresh = c->fresh_next;
+		c->fresh = 0;
+		chan_try_in(s, c);
+	}
 	if (s->closed)
 		return;
 	if (flush(s) < 0)
@@ -361,12 +378,23 @@ static void chan_free(struct sep_session *s, struct chan *c)
 	if (*pp)
 		*pp = c->next;
 	s->nchan--;
-	if (c->in_ev != UNWATCHED)
+	/* closing the only descriptor of a file takes it off epoll: no EPOLL_CTL_DEL */
+	if (c->in_ev != UNWATCHED && c->sole)
+		loop_forget(s->lp, c->in_fd);
+	else if (c->in_ev != UNWATCHED)
 		loop_unwatch(s->lp, c->in_fd);
 	if (c->out_ev != UNWATCHED && c->out_fd != c->in_fd)
 		loop_unwatch(s->lp, c->out_fd);
 	if (c->kick)
 		loop_timer_cancel(s->lp, c->kick);
+	if (c->atimer)
+		loop_timer_cancel(s->lp, c->atimer);
+	if (c->fresh)
+		for (struct chan **fp = &s->fresh; *fp; fp = &(*fp)->fresh_next)
+			if (*fp == c) {
+				*fp = c->fresh_next;
+				break;
+			}
 	if (c->in_fd >= 0)
 		close(c->in_fd);
 	if (c->out_fd >= 0 && c->out_fd != c->in_fd)
@@ -390,9 +418,32 @@ static void chan_end(struct sep_session *s, struct chan *c, int code, const char
 		rf(arg, code ? SEP_REC_ERROR : SEP_REC_END, NULL, code, text);
 }
 
+/* A served CONNECT's ACCEPT, if it has not gone out yet: before any other frame of the
+ * channel, so the peer always sees ACCEPT first (doc/sep.md 4.1). */
+static void accept_send(struct sep_session *s, struct chan *c)
+{
+	if (!c->accept_due)
+		return;
+	c->accept_due = 0;
+	if (c->atimer)
+		loop_timer_cancel(s->lp, c->atimer);
+	c->atimer = NULL;
+	out_u32(s, SEP_ACCEPT, c->id, s->lim.window);
+}
+
+static void accept_timeout(struct loop *lp, void *arg)
+{
+	struct chan *c = arg;
+	struct sep_session *s = c->s;
+	c->atimer = NULL;
+	accept_send(s, c);
+	flush_later(s);
+}
+
 /* Reset a channel towards the peer and end it here. */
 static void chan_reset(struct sep_session *s, struct chan *c, int code, const char *text)
 {
+	accept_send(s, c);
 	out_text(s, SEP_RESET, c->id, code, text);
 	chan_end(s, c, code, text);
 }
@@ -410,7 +461,9 @@ static void chan_check_done(struct sep_session *s, struct chan *c)
 {
 	if (c->eof_recv && !c->rlen && !c->out_done && c->out_fd >= 0) {
 		c->out_done = 1;
-		if (c->out_sock) {
+		if (c->sole && c->eof_in) {
+			/* both directions are done: the close below says EOF as well */
+		} else if (c->out_sock) {
 			shutdown(c->out_fd, SHUT_WR);
 		} else if (c->out_fd != c->in_fd) {
 			if (c->out_ev != UNWATCHED)
@@ -497,6 +550,7 @@ static void send_window(struct sep_session *s, struct chan *c)
 {
 	if (!c->consumed || c->consumed < s->lim.window / 4)
 		return;
+	accept_send(s, c);
 	out_u32(s, SEP_WINDOW, c->id, c->consumed);
 	c->recv_left += c->consumed;
 	c->consumed = 0;
@@ -539,6 +593,13 @@ static void chan_pump_in(struct sep_session *s, struct chan *c)
 	size_t want = c->credit < s->lim.max_frame ? c->credit : s->lim.max_frame;
 	if (!want || c->eof_in || s->paused || !may_send(c) || s->closed)
 		return;
+	accept_send(s, c);  /* with the first DATA (or EOF): one record, one wakeup of the peer */
+	/* within the room of a queue that holds only small frames: a DATA behind one (a
+	 * new CONNECT's behind its OPEN) must not double the buffer past what malloc then
+	 * maps and unmaps per connection; a busy queue (bulk data) grows as before */
+	size_t room = s->ocap - out_queued(s);
+	if (out_queued(s) < 4096 && room > SEP_HDR + 4096 && room - SEP_HDR < want)
+		want = room - SEP_HDR;
 	uint8_t *o = out_reserve(s, SEP_HDR + want);
 	ssize_t n = read(c->in_fd, o + SEP_HDR, want);
 	if (n > 0) {
@@ -579,6 +640,20 @@ out:
 		flush_later(s);
 	else
 		update_session_events(s);
+}
+
+/* Read a new CONNECT's local side once without waiting for the loop (flush_kick). */
+static void chan_try_in(struct sep_session *s, struct chan *c)
+{
+	uint32_t id = c->id;
+	if (c->in_file || c->in_ev == UNWATCHED || !(c->in_ev & LOOP_IN))
+		return;
+	chan_pump_in(s, c);
+	if ((c = chan_find(s, id))) {
+		chan_check_done(s, c);
+		if ((c = chan_find(s, id)))
+			chan_update(s, c);
+	}
 }
 
 /* ---- session end ---- */
@@ -758,11 +833,18 @@ static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint
 	struct chan *c = chan_alloc(s, id, SEP_OP_CONNECT);
 	c->served = 1;
 	c->credit = win;
-	fd_set_nonblock(fd, 1);
 	c->in_fd = c->out_fd = fd;
-	c->out_sock = (uint8_t)is_sock(fd);
+	c->out_sock = c->sole = 1;  /* a non-blocking stream socket of ours (sep_server_ops) */
+	/* accepted here (the client's early data is taken); the ACCEPT itself goes out with
+	 * the service's first frame (one TLS record and one wakeup of the peer less per
+	 * connection), or after accept_delay_ms (accept_send) */
 	c->accepted = 1;
-	out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	if (s->lim.accept_delay_ms) {
+		c->accept_due = 1;
+		c->atimer = loop_timer(s->lp, s->lim.accept_delay_ms, accept_timeout, c);
+	} else {
+		out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	}
 	chan_update(s, c);
 }
 
@@ -830,6 +912,8 @@ static void handle_data(struct sep_session *s, struct chan *c, const struct sep_
 		return fail(s, SEP_E_PROTOCOL, "DATA beyond credit on channel %u (%u > %u)", c->id,
 		            f->len, c->recv_left);
 	c->recv_left -= f->len;
+	if (!c->recv_left)
+		accept_send(s, c);  /* the client can send no more before it: at once */
 	const uint8_t *p = f->p;
 	size_t n = f->len;
 	if (!c->rlen && c->out_fd >= 0 && !c->out_done) {
@@ -1255,8 +1339,8 @@ uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, 
 	return client_records(s, SEP_OP_WATCH, query, fn, arg);
 }
 
-uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
-                     sep_chan_fn *fn, void *arg)
+static uint32_t connect_fds(struct sep_session *s, const char *query, int in_fd, int out_fd,
+                            int sole, sep_chan_fn *fn, void *arg)
 {
 	struct chan *c = client_open(s, SEP_OP_CONNECT, query);
 	if (!c)
@@ -1265,13 +1349,34 @@ uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int ou
 	c->arg = arg;
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
-	c->out_sock = (uint8_t)is_sock(out_fd);
-	fd_set_nonblock(in_fd, 1);
-	if (out_fd != in_fd)
-		fd_set_nonblock(out_fd, 1);
+	if (sole) {
+		c->out_sock = c->sole = 1;
+	} else {
+		c->out_sock = (uint8_t)is_sock(out_fd);
+		fd_set_nonblock(in_fd, 1);
+		if (out_fd != in_fd)
+			fd_set_nonblock(out_fd, 1);
+	}
 	c->credit = s->peer_window;  /* 0 before the peer's HELLO: then we wait for ACCEPT */
 	chan_update(s, c);
+	if (c->credit) {
+		c->fresh = 1;
+		c->fresh_next = s->fresh;
+		s->fresh = c;
+	}
 	return c->id;
+}
+
+uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
+                     sep_chan_fn *fn, void *arg)
+{
+	return connect_fds(s, query, in_fd, out_fd, 0, fn, arg);
+}
+
+uint32_t sep_connect_sock(struct sep_session *s, const char *query, int fd, sep_chan_fn *fn,
+                          void *arg)
+{
+	return connect_fds(s, query, fd, fd, 1, fn, arg);
 }
 
 void sep_channel_cancel(struct sep_session *s, uint32_t chan)

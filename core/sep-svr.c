@@ -86,9 +86,37 @@ int sep_svr_list(unsigned scopes, const char *q, struct ns_list *out, char *err,
 	return (int)(k - before);
 }
 
+/* An exact path: one walk that connects where it finds the socket (ns_connect_exact). */
+static int connect_exact(unsigned scopes, const char *q, struct ns_service *svc, int *code,
+                         char *err, size_t errlen)
+{
+	struct ns_service s;
+	int fd = ns_connect_exact(q, scopes, &s, err, errlen);
+	if (fd >= 0) {
+		if (svc)
+			*svc = s;
+		return fd;
+	}
+	int e = errno;
+	if (!s.path[0] && e != ENOENT) {
+		*code = DX_REFUSED;  /* an unusable root: err says why */
+	} else if (!s.path[0]) {
+		snprintf(err, errlen, "%s: no such service", q);
+		*code = DX_NOMATCH;
+	} else {
+		snprintf(err, errlen, "%s: %s", s.rel, strerror(e));
+		*code = (e == EACCES || e == EPERM) ? DX_REFUSED :
+		        e == ECONNREFUSED || e == ENOENT ? DX_NOMATCH : DX_IO;
+	}
+	return -1;
+}
+
 int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int *code,
                     char *err, size_t errlen)
 {
+	char narrow[NS_PATH_MAX];
+	if (q && sep_svr_check_query(q, err, errlen) == 0 && exact_query(q, narrow, sizeof narrow))
+		return connect_exact(scopes, q, svc, code, err, errlen);
 	struct ns_list l = { 0 };
 	int n = sep_svr_list(scopes, q, &l, err, errlen);
 	if (n < 0) {

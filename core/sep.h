@@ -37,6 +37,8 @@ struct sep_limits {
 	unsigned idle_ms;          /* nothing received for this long: the session ends */
 	unsigned keepalive_ms;     /* PING when nothing was received for this long */
 	unsigned max_records;      /* records one LIST answer may carry */
+	unsigned accept_delay_ms;  /* server: a CONNECT's ACCEPT waits at most this long for the
+	                            * service's first bytes, to go out with them (0: at once) */
 };
 #define SEP_DEFAULT_MAX_CHANNELS 1024
 #define SEP_DEFAULT_WINDOW (256 * 1024)
@@ -45,6 +47,10 @@ struct sep_limits {
 #define SEP_DEFAULT_IDLE_MS 90000
 #define SEP_DEFAULT_KEEPALIVE_MS 30000
 #define SEP_DEFAULT_MAX_RECORDS 4096
+/* A server's ACCEPT of a CONNECT goes out with the service's first DATA (or EOF, or
+ * RESET, or a WINDOW), at the latest after this long, or at once when the client's
+ * early data fills the HELLO window (doc/sep.md 4.1). */
+#define SEP_DEFAULT_ACCEPT_DELAY_MS 2
 void sep_limits_default(struct sep_limits *l);
 
 /* Error codes (RESET, REFUSE, GOAWAY), doc/sep.md. */
@@ -80,8 +86,9 @@ typedef void sep_record_fn(void *arg, int event, const struct ns_service *s, int
 #define SEP_CH_CLOSED 2       /* the channel ended: code 0 normally, else the reason */
 typedef void sep_chan_fn(void *arg, int ev, int code, const char *text);
 
-/* Server side: what the serving process offers. connect returns a connected stream
- * socket the engine then owns, or -1 with *code (SEP_E_*) and err. watch_start must
+/* Server side: what the serving process offers. connect returns a connected,
+ * non-blocking stream socket the engine then owns alone (no other descriptor refers to
+ * it, as for sep_connect_sock), or -1 with *code (SEP_E_*) and err. watch_start must
  * report the current set with sep_watch_event(SEP_REC_PRESENT...), then
  * SEP_REC_SYNC, then changes. */
 struct sep_server_ops {
@@ -118,6 +125,11 @@ uint32_t sep_watch(struct sep_session *s, const char *query, sep_record_fn *fn, 
  * written there); they may be the same socket. The engine owns and closes them. */
 uint32_t sep_connect(struct sep_session *s, const char *query, int in_fd, int out_fd,
                      sep_chan_fn *fn, void *arg);
+/* The same over fd, a non-blocking stream socket that no other descriptor (nor another
+ * process) refers to, e.g. one just accepted: the engine asks the kernel nothing about
+ * it, and closes it without a shutdown() first when both directions are done. */
+uint32_t sep_connect_sock(struct sep_session *s, const char *query, int fd, sep_chan_fn *fn,
+                          void *arg);
 /* Stop a channel from our side (RESET). Its callback is not called again. */
 void sep_channel_cancel(struct sep_session *s, uint32_t chan);
 

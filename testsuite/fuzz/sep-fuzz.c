@@ -101,7 +101,7 @@ static int fz_connect(void *arg, const char *q, int *code, char *err, size_t len
 		snprintf(err, len, "%s: no such service", q);
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) {
 		*code = SEP_E_INTERNAL;
 		return -1;
 	}

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,77 @@ static void test_unsafe(void)
 	      "n=%d", n);
 }
 
+/* ns_connect_exact: the SEP servers' CONNECT of an exact path, in one walk */
+static void test_connect_exact(void)
+{
+	char root[256], err[NS_ERR_MAX], p[400], q[400];
+	int before = fd_count();
+	xsnprintf(root, sizeof root, "%s/x", dir);
+	setenv("DIPUS_ROOT", root, 1);
+	setenv("DIPUS_HOST", "h", 1);
+	struct ns_service s, got;
+	int lfd = ns_publish(NS_EXPORTED, "echo", "a/b", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	int fd = ns_connect_exact("a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
+	int fl = fd >= 0 ? fcntl(fd, F_GETFL) : 0, fdf = fd >= 0 ? fcntl(fd, F_GETFD) : 0;
+	check(lfd >= 0 && fd >= 0 && (fl & O_NONBLOCK) && (fdf & FD_CLOEXEC) &&
+	      !strcmp(got.rel, "a/b/echo.h...0") && !strcmp(got.path, s.path) && got.scope == NS_EXPORTED,
+	      "ns_connect_exact: connected (non-blocking, close-on-exec) and the service named",
+	      "fd %d flags %x/%x rel '%s' err %s", fd, fl, fdf, got.rel, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	fd = ns_connect_exact("a/b/echo.h...0", NS_LOCAL | NS_IMPORTED, &got, err, sizeof err);
+	check(fd < 0 && errno == ENOENT && !got.path[0], "...only in the scopes asked for", "fd %d %s",
+	      fd, strerror(errno));
+	/* links are never followed: neither the socket's name nor a directory on the way */
+	xsnprintf(p, sizeof p, "%s/exported/a/b/link.h...0", root);
+	symlink(s.path, p);
+	xsnprintf(p, sizeof p, "%s/exported/ln", root);
+	xsnprintf(q, sizeof q, "%s/exported/a/b", root);
+	symlink(q, p);
+	errno = 0;
+	fd = ns_connect_exact("a/b/link.h...0", NS_EXPORTED, &got, err, sizeof err);
+	int e1 = errno;
+	fd = fd < 0 ? ns_connect_exact("ln/echo.h...0", NS_EXPORTED, &got, err, sizeof err) : fd;
+	check(fd < 0 && e1 == ENOENT && errno == ENOENT, "...never through a symbolic link",
+	      "fd %d errno %s / %s", fd, strerror(e1), strerror(errno));
+	errno = 0;
+	fd = ns_connect_exact("a/../a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
+	check(fd < 0 && errno == ENOENT, "...never up through ..", "fd %d %s", fd, strerror(errno));
+	/* a directory with the service's name is none, whatever it holds */
+	struct ns_service in;
+	int ifd = ns_publish(NS_EXPORTED, "in", "a/b/dir.h...0", 0666, (gid_t)-1, 8, &in, err, sizeof err);
+	errno = 0;
+	fd = ns_connect_exact("a/b/dir.h...0", NS_EXPORTED, &got, err, sizeof err);
+	check(ifd >= 0 && fd < 0 && errno == ENOENT, "...a directory named like a service is not one",
+	      "ifd %d fd %d %s", ifd, fd, strerror(errno));
+	if (ifd >= 0) {
+		ns_unpublish(&in, ifd);
+		close(ifd);
+	}
+	if (geteuid() == 0) {
+		/* below a directory of another non-root user: untrusted, never connected */
+		struct ns_service u;
+		int ufd = ns_publish(NS_EXPORTED, "u", "o", 0666, (gid_t)-1, 8, &u, err, sizeof err);
+		xsnprintf(p, sizeof p, "%s/exported/o", root);
+		if (chown(p, 65534, 65534) < 0) {}
+		errno = 0;
+		fd = ns_connect_exact("o/u.h...0", NS_EXPORTED, &got, err, sizeof err);
+		check(ufd >= 0 && fd < 0 && errno == ENOENT, "...a socket below another user's directory is skipped",
+		      "ufd %d fd %d %s", ufd, fd, strerror(errno));
+		if (ufd >= 0)
+			close(ufd);
+	}
+	/* a dead socket: the connect's error, with the service */
+	close(lfd);
+	errno = 0;
+	fd = ns_connect_exact("a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
+	check(fd < 0 && errno == ECONNREFUSED && !strcmp(got.rel, "a/b/echo.h...0"),
+	      "...a dead socket: ECONNREFUSED, naming it", "fd %d %s rel '%s'", fd, strerror(errno), got.rel);
+	check(fd_count() == before, "ns_connect_exact leaves no descriptor open", "%d before, %d after",
+	      before, fd_count());
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -406,6 +478,7 @@ int main(void)
 	test_sort();
 	test_limits_and_publish();
 	test_unsafe();
+	test_connect_exact();
 	char cmd[300];
 	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -87,6 +87,7 @@ static int fake_connect(void *arg, const char *q, int *code, char *err, size_t l
 		*code = SEP_E_INTERNAL;
 		return -1;
 	}
+	fd_set_nonblock(sp[0], 1);  /* the engine's end, as sep_server_ops asks */
 	if (!strcmp(q, "echo")) {
 		pid_t pid = fork();
 		if (pid == 0) {
@@ -600,6 +601,41 @@ static void test_fairness(void)
 	pair_close(&p);
 }
 
+/* sep_connect_sock: an accepted-like socket of ours alone; the client's side ends first,
+ * then the service's EOF: the engine closes the socket (no shutdown needed) and the
+ * local peer sees the answer, then EOF. */
+static void test_sock(void)
+{
+	struct pair p;
+	pair_open(&p, NULL, NULL);
+	int a[2];
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, a);
+	struct conn c = { 0 };
+	uint32_t id = sep_connect_sock(p.cli, "echo", a[0], on_chan, &c);
+	write_all(a[1], "ping", 4);
+	shutdown(a[1], SHUT_WR);
+	char buf[64];
+	size_t got = 0;
+	int eof = 0;
+	for (int i = 0; i < 1000 && !eof; i++) {
+		run_until(p.lp, NULL, 2);
+		ssize_t n = read(a[1], buf + got, sizeof buf - got);
+		if (n > 0)
+			got += n;
+		if (n == 0)
+			eof = 1;
+	}
+	run_until(p.lp, &c.closed, 2000);
+	errno = 0;
+	int gone = fcntl(a[0], F_GETFD) < 0 && errno == EBADF;
+	CHECK(id && eof && got == 4 && !memcmp(buf, "ping", 4) && c.accepted && c.closed && !c.code && gone,
+	      "sep_connect_sock: echoed, then EOF; the channel ends and its socket is closed",
+	      "id %u eof %d got %zu accepted %d closed %d code %d gone %d", id, eof, got, c.accepted,
+	      c.closed, c.code, gone);
+	close(a[1]);
+	pair_close(&p);
+}
+
 /* Half-close both ways: the service ends first while the client still sends. */
 static void test_half_close(void)
 {
@@ -849,6 +885,104 @@ static void test_early(void)
 	close(cfd[0]);
 }
 
+/* Deferred ACCEPT (sep.md 4.1): a served CONNECT's ACCEPT goes out with the service's
+ * first frame, right before it; after accept_delay_ms when the service says nothing;
+ * at once when the client's early data fills the HELLO window; a refusal at once. */
+static size_t svc_recv(struct loop *lp, char *buf, size_t cap, size_t want)
+{
+	size_t got = 0;
+	uint64_t end = now_ms() + 1000;
+	while (got < want && now_ms() < end) {
+		run_until(lp, NULL, 3);
+		ssize_t n = svc_peer >= 0 ? recv(svc_peer, buf + got, cap - got, MSG_DONTWAIT) : -1;
+		if (n > 0)
+			got += n;
+	}
+	return got;
+}
+
+static void deferred_open(struct rs *x, unsigned delay_ms)
+{
+	struct sep_limits lim;
+	small_limits(&lim);
+	lim.accept_delay_ms = delay_ms;
+	rs_open(x, 1, &lim, 1);
+}
+
+static void test_deferred(void)
+{
+	struct rs x;
+	struct sep_frame f;
+	char buf[64];
+	uint32_t win = 0;
+	/* the service answers: ACCEPT, then its DATA, nothing before */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	raw_send(x.r, SEP_DATA, 1, "hi", 2);
+	size_t n = svc_recv(x.lp, buf, sizeof buf, 2);
+	run_until(x.lp, NULL, 20);
+	raw_fill(x.r);
+	int early = raw_next(x.r, &f);
+	CHECK(n == 2 && !memcmp(buf, "hi", 2) && !early,
+	      "deferred ACCEPT: the client's early data reaches the service, no ACCEPT yet",
+	      "n %zu frame %d (type %d)", n, early, early ? f.type : 0);
+	write_all(svc_peer, "yo", 2);
+	int acc = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL);
+	int acc_ok = acc && f.type == SEP_ACCEPT && f.chan == 1 && !sep_parse_u32(&f, &win) && win == 65536;
+	int data = raw_next(x.r, &f);
+	CHECK(acc_ok && data && f.type == SEP_DATA && f.len == 2 && !memcmp(f.p, "yo", 2),
+	      "...the ACCEPT comes with the service's first DATA, right before it",
+	      "accept %d (type %d win %u) data %d", acc, f.type, win, data);
+	rs_close(&x);
+
+	/* the service closes without a word: ACCEPT, then EOF */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	raw_send(x.r, SEP_EOF, 1, NULL, 0);
+	n = svc_recv(x.lp, buf, sizeof buf, 1);  /* its EOF: recv 0, nothing counted */
+	close(svc_peer);
+	svc_peer = -1;
+	acc = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL) && f.type == SEP_ACCEPT;
+	int eof = raw_wait(x.lp, x.r, 0, 0, &f, 1000, NULL, NULL) && f.type == SEP_EOF && f.chan == 1;
+	CHECK(acc && eof, "...or with its EOF when it closes without a word", "accept %d eof %d", acc, eof);
+	rs_close(&x);
+
+	/* a silent service: the ACCEPT after the bound, on its own */
+	deferred_open(&x, 20);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "keep");
+	acc = raw_wait(x.lp, x.r, 0, 0, &f, 2000, NULL, NULL);
+	CHECK(acc && f.type == SEP_ACCEPT && f.chan == 1 && !x.st.closed,
+	      "...or after accept_delay_ms when the service says nothing", "accept %d type %d", acc, f.type);
+	rs_close(&x);
+
+	/* early data filling the HELLO window: the client can send no more, ACCEPT at once */
+	deferred_open(&x, 60000);
+	static char fill[65536];
+	memset(fill, 'f', sizeof fill);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "stall");
+	raw_send(x.r, SEP_DATA, 1, fill, 65535);
+	run_until(x.lp, NULL, 50);
+	raw_fill(x.r);
+	early = raw_next(x.r, &f);
+	raw_send(x.r, SEP_DATA, 1, fill, 1);
+	acc = raw_wait(x.lp, x.r, 0, 1, &f, 1000, NULL, NULL);
+	CHECK(!early && acc && f.type == SEP_ACCEPT && !x.st.closed,
+	      "...at once when the client's early data fills the HELLO window (not one byte before)",
+	      "before %d (type %d) accept %d type %d", early, early ? f.type : 0, acc, f.type);
+	rs_close(&x);
+
+	/* a refusal does not wait */
+	deferred_open(&x, 60000);
+	raw_open(x.r, 1, SEP_OP_CONNECT, 65536, "nosuch");
+	int code = -1;
+	char t[256] = "";
+	int rst = raw_wait(x.lp, x.r, 0, 1, &f, 1000, NULL, NULL) && f.type == SEP_RESET &&
+	          !sep_parse_text(&f, &code, t, sizeof t);
+	CHECK(rst && code == SEP_E_NOSERVICE, "...and a refused CONNECT is answered (RESET) at once",
+	      "reset %d code %d '%s'", rst, code, t);
+	rs_close(&x);
+}
+
 /* Receiving side: what the server holds for a stalled service is within its window. */
 static void count_window(struct raw *r, const struct sep_frame *f, void *arg)
 {
@@ -971,14 +1105,14 @@ static void test_limit(void)
 	raw_open(x.r, 3, SEP_OP_CONNECT, 65536, "idle");
 	raw_open(x.r, 4, SEP_OP_LIST, 65536, "");
 	struct sep_frame f;
-	int code = -1, acc = 0;
+	int code = -1, acc = 0, eof4 = 0;
 	char t[256] = "";
-	for (int i = 0; i < 8 && raw_wait(x.lp, x.r, 0, 0, &f, 500, NULL, NULL); i++) {
+	/* the idle CONNECT's ACCEPT comes SEP_ACCEPT_DELAY_MS later (its service is silent) */
+	for (int i = 0; i < 16 && !(eof4 && acc == 3) && raw_wait(x.lp, x.r, 0, 0, &f, 500, NULL, NULL); i++) {
 		if (f.type == SEP_RESET && f.chan == 3)
 			sep_parse_text(&f, &code, t, sizeof t);
 		acc += f.type == SEP_ACCEPT;
-		if (f.type == SEP_EOF && f.chan == 4)
-			break;
+		eof4 |= f.type == SEP_EOF && f.chan == 4;
 	}
 	CHECK(code == SEP_E_LIMIT && strstr(t, "too many channels"),
 	      "a channel over the server's limit is refused with LIMIT", "code %d '%s'", code, t);
@@ -1462,10 +1596,12 @@ int main(int argc, char **argv)
 	RUN(basic);
 	RUN(fairness);
 	RUN(half_close);
+	RUN(sock);
 	RUN(reset);
 	RUN(raw_reset);
 	RUN(credit);
 	RUN(early);
+	RUN(deferred);
 	RUN(bounded);
 	RUN(unread);
 	RUN(limit);
