@@ -1,15 +1,10 @@
 /* bench/gcm.c: AES-128-GCM on 16 KiB records, one core, mbedTLS's code against
  * core/tls-gcm.c (what TLS records use). Built and run by bench/gcm. Not a test. */
 #include "mbedtls/gcm.h"
+#include "tls-gcm.h"
 
 #include <stdio.h>
 #include <time.h>
-
-int __real_mbedtls_gcm_crypt_and_tag(mbedtls_gcm_context *ctx, int mode, size_t length,
-                                     const unsigned char *iv, size_t iv_len,
-                                     const unsigned char *add, size_t add_len,
-                                     const unsigned char *input, unsigned char *output,
-                                     size_t tag_len, unsigned char *tag);
 
 static unsigned char rec[16384];
 

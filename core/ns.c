@@ -536,6 +536,17 @@ static char nothing[1];  /* no path to follow (walk_dir cuts a follow path in pl
  * CONNECT); without them the walk lists, and an NS_EXACT query still matches. */
 #define WALK_FOLLOW (ENABLE_EXPORTER || ENABLE_SERVE || ENABLE_DIPUSD)
 
+/* What a listing says of a socket: its owner, mode, times and identity, from its stat. */
+static void svc_set_stat(struct ns_service *s, const struct stat *st)
+{
+	s->uid = st->st_uid;
+	s->gid = st->st_gid;
+	s->mode = st->st_mode & 07777;
+	s->mtime = st->st_mtime;
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+}
+
 /* One entry nm of the directory dirfd (rel: that directory below the scope dir): a
  * socket with a service name is listed, a directory walked. With a non-empty follow
  * only a directory is of interest: the walk goes on down follow's components. */
@@ -589,12 +600,7 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
 	snprintf(s.rel, sizeof s.rel, "%s", sub);
 	snprintf(s.proto, sizeof s.proto, "%s", rel);
 	s.scope = w->scope;
-	s.uid = st.st_uid;
-	s.gid = st.st_gid;
-	s.mode = st.st_mode & 07777;
-	s.mtime = st.st_mtime;
-	s.dev = st.st_dev;
-	s.ino = st.st_ino;
+	svc_set_stat(&s, &st);
 	for (int i = 0; i < w->depth; i++)
 		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
 			s.untrusted = 1;
@@ -681,12 +687,7 @@ static int resolve_outside(const char *path, struct ns_list *out)
 	}
 	snprintf(s.rel, sizeof s.rel, "%s", path);
 	s.scope = NS_LOCAL;
-	s.uid = st.st_uid;
-	s.gid = st.st_gid;
-	s.mode = st.st_mode & 07777;
-	s.mtime = st.st_mtime;
-	s.dev = st.st_dev;
-	s.ino = st.st_ino;
+	svc_set_stat(&s, &st);
 	ns_list_add(out, &s);
 	return 1;
 }

@@ -26,27 +26,7 @@
 #include "mbedtls/platform_util.h"
 
 #include "tls.h"
-
-int __real_mbedtls_gcm_crypt_and_tag(mbedtls_gcm_context *ctx, int mode, size_t length,
-                                     const unsigned char *iv, size_t iv_len,
-                                     const unsigned char *add, size_t add_len,
-                                     const unsigned char *input, unsigned char *output,
-                                     size_t tag_len, unsigned char *tag);
-int __real_mbedtls_gcm_auth_decrypt(mbedtls_gcm_context *ctx, size_t length,
-                                    const unsigned char *iv, size_t iv_len,
-                                    const unsigned char *add, size_t add_len,
-                                    const unsigned char *tag, size_t tag_len,
-                                    const unsigned char *input, unsigned char *output);
-int __wrap_mbedtls_gcm_crypt_and_tag(mbedtls_gcm_context *ctx, int mode, size_t length,
-                                     const unsigned char *iv, size_t iv_len,
-                                     const unsigned char *add, size_t add_len,
-                                     const unsigned char *input, unsigned char *output,
-                                     size_t tag_len, unsigned char *tag);
-int __wrap_mbedtls_gcm_auth_decrypt(mbedtls_gcm_context *ctx, size_t length,
-                                    const unsigned char *iv, size_t iv_len,
-                                    const unsigned char *add, size_t add_len,
-                                    const unsigned char *tag, size_t tag_len,
-                                    const unsigned char *input, unsigned char *output);
+#include "tls-gcm.h"
 
 #if defined(__x86_64__) && !defined(MBEDTLS_GCM_ALT) && !defined(MBEDTLS_BLOCK_CIPHER_C)
 #define GCM_FAST 1

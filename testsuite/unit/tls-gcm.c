@@ -8,6 +8,7 @@
  * non-96-bit IV (left to mbedTLS), and forged tags and ciphertexts (refused, output
  * wiped). */
 #include "tls.h"
+#include "tls-gcm.h"
 
 #include "mbedtls/gcm.h"
 
@@ -15,17 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int __real_mbedtls_gcm_crypt_and_tag(mbedtls_gcm_context *ctx, int mode, size_t length,
-                                     const unsigned char *iv, size_t iv_len,
-                                     const unsigned char *add, size_t add_len,
-                                     const unsigned char *input, unsigned char *output,
-                                     size_t tag_len, unsigned char *tag);
-int __real_mbedtls_gcm_auth_decrypt(mbedtls_gcm_context *ctx, size_t length,
-                                    const unsigned char *iv, size_t iv_len,
-                                    const unsigned char *add, size_t add_len,
-                                    const unsigned char *tag, size_t tag_len,
-                                    const unsigned char *input, unsigned char *output);
 
 static int failures;
 #define CHECK(cond, name, ...) do { \
