@@ -197,6 +197,23 @@ static void run_until(struct loop *lp, int *flag, unsigned ms)
 	}
 }
 
+/* Run the loop in 2 ms steps (at most rounds of them) while reading fd (non-blocking)
+ * into buf until EOF. Returns the bytes read; *eof is 1 when EOF came. */
+static size_t read_to_eof(struct loop *lp, int fd, char *buf, size_t cap, int rounds, int *eof)
+{
+	size_t got = 0;
+	*eof = 0;
+	for (int i = 0; i < rounds && !*eof; i++) {
+		run_until(lp, NULL, 2);
+		ssize_t n = read(fd, buf + got, cap - got);
+		if (n > 0)
+			got += n;
+		if (n == 0)
+			*eof = 1;
+	}
+	return got;
+}
+
 struct listing {
 	int done, n, err, sync, appeared, vanished;
 	char text[256];
@@ -615,16 +632,8 @@ static void test_sock(void)
 	write_all(a[1], "ping", 4);
 	shutdown(a[1], SHUT_WR);
 	char buf[64];
-	size_t got = 0;
-	int eof = 0;
-	for (int i = 0; i < 1000 && !eof; i++) {
-		run_until(p.lp, NULL, 2);
-		ssize_t n = read(a[1], buf + got, sizeof buf - got);
-		if (n > 0)
-			got += n;
-		if (n == 0)
-			eof = 1;
-	}
+	int eof;
+	size_t got = read_to_eof(p.lp, a[1], buf, sizeof buf, 1000, &eof);
 	run_until(p.lp, &c.closed, 2000);
 	errno = 0;
 	int gone = fcntl(a[0], F_GETFD) < 0 && errno == EBADF;
@@ -651,16 +660,8 @@ static void test_half_close(void)
 	shutdown(svc, SHUT_WR);
 	fd_set_nonblock(a[1], 1);
 	char buf[64];
-	size_t got = 0;
-	int eof = 0;
-	for (int i = 0; i < 500 && !eof; i++) {
-		run_until(p.lp, NULL, 2);
-		ssize_t n = read(a[1], buf + got, sizeof buf - got);
-		if (n > 0)
-			got += n;
-		if (n == 0)
-			eof = 1;
-	}
+	int eof;
+	size_t got = read_to_eof(p.lp, a[1], buf, sizeof buf, 500, &eof);
 	CHECK(eof && got == 5 && !memcmp(buf, "hello", 5) && !c.closed,
 	      "service to client: data, then EOF, channel still open", "eof %d got %zu closed %d", eof, got, c.closed);
 	/* the other direction still flows */
@@ -688,16 +689,7 @@ static void test_half_close(void)
 	write_all(a[1], "question", 8);
 	shutdown(a[1], SHUT_WR);
 	fd_set_nonblock(svc, 1);
-	got = 0;
-	eof = 0;
-	for (int i = 0; i < 500 && !eof; i++) {
-		run_until(p.lp, NULL, 2);
-		n = read(svc, buf + got, sizeof buf - got);
-		if (n > 0)
-			got += n;
-		if (n == 0)
-			eof = 1;
-	}
+	got = read_to_eof(p.lp, svc, buf, sizeof buf, 500, &eof);
 	CHECK(eof && got == 8 && !c2.closed, "client to service: data, then EOF, channel still open",
 	      "eof %d got %zu", eof, got);
 	write_all(svc, "answer", 6);
