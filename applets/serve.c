@@ -75,6 +75,13 @@ static int serve_session(struct serve *sv, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start a SEP session on stdin/stdout");
 		return DX_IO;
 	}
+	/* SEP/2: where the offered scopes are, so an SSH client can open its bulk channels
+	 * straight to a service's socket (doc/ssh.md); only an absolute root can be named */
+	for (unsigned sc = NS_LOCAL; sc <= NS_IMPORTED; sc <<= 1) {
+		char dir[NS_PATH_MAX];
+		if ((SERVE_SCOPES & sc) && !ns_scope_dir(sc, dir, sizeof dir))
+			sep_session_offer_dir(s, sc, dir);
+	}
 	loop_run(sv->lp);
 	if (!sv->closed)
 		sep_session_close(s, SEP_E_SHUTDOWN, "serve is stopping");

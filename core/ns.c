@@ -1064,6 +1064,13 @@ int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t 
 	return ns_publish_as(scope, name, ns_host(), proto, mode, gid, backlog, out, err, errlen);
 }
 
+int ns_scope_dir(enum ns_scope scope, char *out, size_t outlen)
+{
+	if (scope == NS_USERS)
+		return xsnprintf(out, outlen, "%s/users/%s", ns_root(), my_user());
+	return xsnprintf(out, outlen, "%s/%s", ns_root(), ns_scope_name(scope));
+}
+
 int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const char *proto,
                   mode_t mode, gid_t gid, int backlog, struct ns_service *out, char *err,
                   size_t errlen)
@@ -1073,10 +1080,7 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 		return -1;
 	memset(out, 0, sizeof *out);
 	char dirpath[NS_PATH_MAX * 3];
-	if (scope == NS_USERS)
-		snprintf(dirpath, sizeof dirpath, "%s/users/%s", ns_root(), my_user());
-	else
-		snprintf(dirpath, sizeof dirpath, "%s/%s", ns_root(), ns_scope_name(scope));
+	ns_scope_dir(scope, dirpath, sizeof dirpath);
 	size_t dl = strlen(dirpath);
 	if (*proto)
 		snprintf(dirpath + dl, sizeof dirpath - dl, "/%s", proto);

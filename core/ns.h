@@ -67,6 +67,8 @@ struct ns_list {
 const char *ns_root(void);           /* $DIPUS_ROOT, else CONFIG_DEFAULT_ROOT */
 const char *ns_host(void);           /* $DIPUS_HOST, else the node name */
 const char *ns_scope_name(enum ns_scope s); /* "local", "exported", "users", "imported" */
+/* The scope's directory: "<root>/local", ..., "<root>/users/<me>". 0, -1 if cut short. */
+int ns_scope_dir(enum ns_scope scope, char *out, size_t outlen);
 
 /* Check the root (and create it 0700 when create, it does not exist and its parent is
  * safe: it is then the user's private namespace). Returns an O_DIRECTORY fd or -1. */

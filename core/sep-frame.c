@@ -59,8 +59,8 @@ void sep_frame_header(uint8_t *out, uint8_t type, uint32_t chan, uint32_t len)
 const char *sep_type_name(int type)
 {
 	static const char *const names[] = { "?", "HELLO", "OPEN", "ACCEPT", "RESET", "DATA",
-		"EOF", "WINDOW", "RECORD", "PING", "PONG", "GOAWAY" };
-	return type >= SEP_HELLO && type <= SEP_GOAWAY ? names[type] : "unknown";
+		"EOF", "WINDOW", "RECORD", "PING", "PONG", "GOAWAY", "PATHS" };
+	return type >= SEP_HELLO && type <= SEP_PATHS ? names[type] : "unknown";
 }
 
 /* ---- strings ---- */
@@ -115,6 +115,82 @@ static int valid_proto(const char *proto)
 			return 1;
 		c = e + 1;
 	}
+}
+
+/* ---- PATHS ---- */
+
+int sep_scope_index(unsigned scope)
+{
+	switch (scope) {
+	case NS_LOCAL: return 0;
+	case NS_EXPORTED: return 1;
+	case NS_USERS: return 2;
+	case NS_IMPORTED: return 3;
+	default: return -1;
+	}
+}
+
+/* An absolute directory as PATHS carries it: no ".", ".." or empty component, so that
+ * dir + "/" + a record's path names what the server means (the peer only ever hands it
+ * back to the server's side, never uses it here). */
+static int paths_dir_ok(const uint8_t *p, size_t n)
+{
+	if (n < 2 || n >= NS_PATH_MAX || p[0] != '/' || p[n - 1] == '/' || !printable(p, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '/')
+			continue;
+		size_t j = i + 1;
+		while (j < n && p[j] != '/')
+			j++;
+		size_t len = j - i - 1;
+		if (len == 0 || (len == 1 && p[i + 1] == '.') ||
+		    (len == 2 && p[i + 1] == '.' && p[i + 2] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Entries: u8 scope (one of 1, 2, 4, 8), u8 len, len bytes; each scope at most once. */
+const char *sep_parse_paths(const struct sep_frame *f, struct sep_paths *p)
+{
+	memset(p, 0, sizeof *p);
+	size_t off = 0;
+	while (off < f->len) {
+		if (f->len - off < 2)
+			return "short PATHS entry";
+		int i = sep_scope_index(f->p[off]);
+		size_t n = f->p[off + 1];
+		if (i < 0)
+			return "PATHS: unknown scope";
+		if (f->len - off - 2 < n)
+			return "PATHS entry longer than the frame";
+		if (p->dir[i][0])
+			return "PATHS: a scope twice";
+		if (!paths_dir_ok(f->p + off + 2, n))
+			return "PATHS: not a plain absolute directory";
+		memcpy(p->dir[i], f->p + off + 2, n);
+		p->dir[i][n] = 0;
+		off += 2 + n;
+	}
+	return NULL;
+}
+
+size_t sep_build_paths(uint8_t *out, size_t cap, const struct sep_paths *p)
+{
+	size_t off = 0;
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(p->dir[i]);
+		if (!n)
+			continue;
+		if (!paths_dir_ok((const uint8_t *)p->dir[i], n) || off + 2 + n > cap)
+			return 0;
+		out[off] = (uint8_t)(1u << i);
+		out[off + 1] = (uint8_t)n;
+		memcpy(out + off + 2, p->dir[i], n);
+		off += 2 + n;
+	}
+	return off;
 }
 
 /* ---- HELLO ---- */

@@ -59,6 +59,12 @@ struct sep_import {
 #endif
 #if ENABLE_SSH
 	struct ssh_conn *ssh;
+	int mux_fd;                 /* ssh_mux_fd(ssh) as watched, or -1 */
+	struct direct_req *direct;  /* direct-channel requests awaiting their answer */
+	unsigned ndirect;
+	uint32_t direct_id;
+	int direct_ready;           /* dbclient said it takes requests */
+	int direct_off;             /* the server forbids them: SEP carries everything */
 #endif
 	struct sep_session *sess;
 	struct loop_timer *fail_timer;
@@ -85,20 +91,153 @@ static void chan_event(void *arg, int ev, int code, const char *text)
 		    sep_code_name(code));
 }
 
-static int sess_connect(struct sep_import *imp, const struct ns_service *remote, int fd)
+static int sess_connect_sep(struct sep_import *imp, const char *rel, int fd)
 {
 	if (!imp->sess || imp->state != IMP_UP)
 		return -1;
-	if (!sep_connect_sock(imp->sess, remote->rel, fd, chan_event, imp)) {
+	if (!sep_connect_sock(imp->sess, rel, fd, chan_event, imp)) {
 		if (!imp->warned_limit) {
 			msg("%s: %s: refused: too many channels on this session (the exporter allows %u)",
-			    imp->uristr, remote->rel, sep_session_channels(imp->sess));
+			    imp->uristr, rel, sep_session_channels(imp->sess));
 			imp->warned_limit = 1;
 		}
 		return -1;
 	}
 	imp->warned_limit = 0;
 	return 0;
+}
+
+#if ENABLE_SSH
+/* ---- ssh://: bulk data on direct channels (doc/ssh.md "Bulk data") ----
+ * A proxied connection is handed to the embedded dbclient, which opens a
+ * direct-streamlocal channel in the same SSH session straight to the remote socket
+ * (the directory from serve's PATHS + the record's path). The SSH server connects as
+ * the remote user, so the kernel decides access as it does for serve. When the server
+ * refuses (forwarding disabled, permission denied, gone), the connection, still
+ * untouched, goes over SEP as before. */
+#define IMP_DIRECT_PENDING 64
+
+struct direct_req {
+	uint32_t id;
+	int fd;                  /* the accepted connection: ours until the answer */
+	char rel[NS_PATH_MAX];   /* for the SEP fallback */
+	struct direct_req *next;
+};
+
+static int direct_try(struct sep_import *imp, const struct ns_service *remote, int fd)
+{
+	const char *dir;
+	char path[NS_PATH_MAX];
+	if (!imp->ssh || imp->mux_fd < 0 || !imp->direct_ready || imp->direct_off ||
+	    imp->ndirect >= IMP_DIRECT_PENDING ||
+	    !(dir = sep_peer_dir(imp->sess, remote->scope)) ||
+	    xsnprintf(path, sizeof path, "%s/%s", dir, remote->rel))
+		return -1;
+	uint32_t id = ++imp->direct_id;
+	if (ssh_direct_open(imp->ssh, id, fd, fd, path) < 0)
+		return -1;
+	struct direct_req *r = xcalloc(1, sizeof *r);
+	r->id = id;
+	r->fd = fd;
+	snprintf(r->rel, sizeof r->rel, "%s", remote->rel);
+	r->next = imp->direct;
+	imp->direct = r;
+	imp->ndirect++;
+	return 0;
+}
+
+static struct direct_req *direct_take(struct sep_import *imp, uint32_t id)
+{
+	for (struct direct_req **pp = &imp->direct; *pp; pp = &(*pp)->next) {
+		struct direct_req *r = *pp;
+		if (r->id == id) {
+			*pp = r->next;
+			imp->ndirect--;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const char *text)
+{
+	if (kind == SSH_DIRECT_READY) {
+		imp->direct_ready = 1;
+		return;
+	}
+	struct direct_req *r = kind == SSH_DIRECT_CLOSED ? NULL : direct_take(imp, id);
+	if (!r)
+		return;
+	if (kind == SSH_DIRECT_OPENED) {
+		close(r->fd);  /* dbclient relays it now */
+	} else {
+		/* an administrative refusal holds for every channel: stop asking */
+		if (strstr(text, "prohibited") && !imp->direct_off) {
+			imp->direct_off = 1;
+			msg_debug("%s: the SSH server refuses direct channels (%s): SEP carries the data",
+			          imp->uristr, text);
+		}
+		if (sess_connect_sep(imp, r->rel, r->fd) < 0)
+			close(r->fd);
+	}
+	free(r);
+}
+
+static void direct_io(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	struct sep_import *imp = arg;
+	for (int i = 0; i < 64 && imp->ssh; i++) {
+		uint32_t id;
+		int kind;
+		char text[128];
+		int r = ssh_direct_reply(imp->ssh, &id, &kind, text, sizeof text);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			/* dbclient is gone or broken: pending connections go over SEP (its
+			 * session is going too, most likely: then they are closed with it) */
+			loop_forget(lp, fd);
+			imp->mux_fd = -1;
+			while (imp->direct)
+				direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, "");
+			return;
+		}
+		direct_answer(imp, id, kind, text);
+	}
+}
+
+static void direct_start(struct sep_import *imp)
+{
+	imp->mux_fd = ssh_mux_fd(imp->ssh);
+	imp->direct_off = imp->direct_ready = 0;
+	if (imp->mux_fd >= 0 && loop_watch(imp->lp, imp->mux_fd, LOOP_IN, direct_io, imp) < 0)
+		imp->mux_fd = -1;
+}
+
+static void direct_stop(struct sep_import *imp)
+{
+	if (imp->mux_fd >= 0)
+		loop_unwatch(imp->lp, imp->mux_fd);
+	imp->mux_fd = -1;
+	while (imp->direct) {
+		struct direct_req *r = imp->direct;
+		imp->direct = r->next;
+		close(r->fd);
+		free(r);
+	}
+	imp->ndirect = 0;
+}
+#endif
+
+static int sess_connect(struct sep_import *imp, const struct ns_service *remote, int fd)
+{
+	if (!imp->sess || imp->state != IMP_UP)
+		return -1;
+#if ENABLE_SSH
+	if (direct_try(imp, remote, fd) == 0)
+		return 0;
+#endif
+	return sess_connect_sep(imp, remote->rel, fd);
 }
 
 static void sess_free(struct sep_import *imp)
@@ -476,6 +615,7 @@ static void imp_teardown(struct sep_import *imp)
 		imp->fd = -1;
 	}
 #if ENABLE_SSH
+	direct_stop(imp);
 	if (imp->ssh) {
 		loop_unwatch(imp->lp, ssh_rfd(imp->ssh));
 		if (ssh_wfd(imp->ssh) != ssh_rfd(imp->ssh))
@@ -577,6 +717,7 @@ static void imp_connect(struct loop *lp, void *arg)
 			return;
 		}
 		ssh_attach(imp->ssh, imp->lp);
+		direct_start(imp);
 		imp->hs_timer = loop_timer(imp->lp, ssh_handshake_ms(), imp_hs_timeout, imp);
 		imp_session_start(imp);
 #else
@@ -723,6 +864,9 @@ struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_sc
 	imp->flags = flags;
 	imp->fd = -1;
 	imp->ctl_fd = -1;
+#if ENABLE_SSH
+	imp->mux_fd = -1;
+#endif
 	snprintf(imp->uristr, sizeof imp->uristr, "%s", uri);
 	imp->port = imp->uri.port ? imp->uri.port :
 	            imp->uri.scheme == REMOTE_SSH ? 22 : SEP_DEFAULT_PORT;

@@ -81,6 +81,9 @@ struct sep_session {
 	int ready, closed, preface_ok, lingering;
 	unsigned peer_max_channels;
 	uint32_t peer_window;    /* the peer's HELLO window: early credit on our CONNECTs */
+	unsigned version;        /* agreed in HELLO */
+	int got_paths;           /* client: the peer's PATHS came */
+	struct sep_paths paths;  /* server: the directories we offer; client: the peer's */
 	struct chan *buckets[NBUCKETS];
 	struct chan *fresh;       /* new CONNECTs: read once before the OPEN goes out */
 	unsigned nchan;
@@ -741,9 +744,9 @@ static void handle_hello(struct sep_session *s, const struct sep_frame *f)
 	const char *why = sep_parse_hello(f, &h);
 	if (why)
 		return fail(s, SEP_E_PROTOCOL, "%s", why);
-	if (h.vmin > SEP_VERSION || h.vmax < SEP_VERSION)
-		return fail(s, SEP_E_VERSION, "peer speaks SEP versions %u..%u, we speak %u", h.vmin,
-		            h.vmax, SEP_VERSION);
+	if (h.vmin > SEP_VERSION_MAX || h.vmax < SEP_VERSION_MIN)
+		return fail(s, SEP_E_VERSION, "peer speaks SEP versions %u..%u, we speak %u..%u",
+		            h.vmin, h.vmax, SEP_VERSION_MIN, SEP_VERSION_MAX);
 	if (h.window < SEP_MIN_WINDOW || h.window > SEP_MAX_CREDIT)
 		return fail(s, SEP_E_PROTOCOL, "HELLO window %u out of range", h.window);
 	if (!h.max_channels)
@@ -751,7 +754,15 @@ static void handle_hello(struct sep_session *s, const struct sep_frame *f)
 	memcpy(s->peer_host, h.host, sizeof s->peer_host);
 	s->peer_max_channels = h.max_channels;
 	s->peer_window = h.window;
+	s->version = h.vmax < SEP_VERSION_MAX ? h.vmax : SEP_VERSION_MAX;
 	s->ready = 1;
+	/* SEP/2: a server that offers its directories says so before anything else */
+	if (s->is_server && s->version >= 2) {
+		uint8_t pp[4 * (2 + NS_PATH_MAX)];
+		size_t n = sep_build_paths(pp, sizeof pp, &s->paths);
+		if (n)
+			out_frame(s, SEP_PATHS, 0, pp, n);
+	}
 	if (s->timer)
 		loop_timer_cancel(s->lp, s->timer);  /* the handshake timer: keepalive from now */
 	s->timer = NULL;
@@ -1006,6 +1017,15 @@ static void handle_session_frame(struct sep_session *s, const struct sep_frame *
 		if (f->len != 8)
 			return fail(s, SEP_E_PROTOCOL, "PONG of %u bytes", f->len);
 		return;
+	case SEP_PATHS: {
+		if (s->version < 2 || s->is_server || s->got_paths)
+			return fail(s, SEP_E_PROTOCOL, "unexpected PATHS");
+		const char *why = sep_parse_paths(f, &s->paths);
+		if (why)
+			return fail(s, SEP_E_PROTOCOL, "%s", why);
+		s->got_paths = 1;
+		return;
+	}
 	case SEP_GOAWAY:
 		if (sep_parse_text(f, &code, t, sizeof t))
 			return fail(s, SEP_E_PROTOCOL, "bad GOAWAY");
@@ -1022,7 +1042,7 @@ static void handle_frame(struct sep_session *s, const struct sep_frame *f)
 {
 	if (!s->ready)
 		return handle_hello(s, f);
-	if (f->type < SEP_HELLO || f->type > SEP_GOAWAY)
+	if (f->type < SEP_HELLO || f->type > (s->version >= 2 ? SEP_PATHS : SEP_GOAWAY))
 		return fail(s, SEP_E_PROTOCOL, "unknown frame type %u", f->type);
 	if (f->chan == 0)
 		return handle_session_frame(s, f);
@@ -1049,7 +1069,7 @@ static void handle_frame(struct sep_session *s, const struct sep_frame *f)
 		return handle_window(s, c, f);
 	case SEP_RECORD:
 		return handle_record(s, c, f);
-	default:  /* HELLO, PING, PONG, GOAWAY */
+	default:  /* HELLO, PING, PONG, GOAWAY, PATHS */
 		return fail(s, SEP_E_PROTOCOL, "frame type %u (%s) on channel %u", f->type,
 		            sep_type_name(f->type), f->chan);
 	}
@@ -1237,7 +1257,8 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 	/* preface and HELLO go out at once: both sides speak first */
 	memcpy(out_reserve(s, SEP_PREFACE_LEN), SEP_PREFACE, SEP_PREFACE_LEN);
 	s->olen += SEP_PREFACE_LEN;
-	struct sep_hello h = { SEP_VERSION, SEP_VERSION, s->lim.window, (uint16_t)s->lim.max_channels, "" };
+	struct sep_hello h = { SEP_VERSION_MIN, SEP_VERSION_MAX, s->lim.window,
+		               (uint16_t)s->lim.max_channels, "" };
 	memcpy(h.host, s->local_host, sizeof h.host);
 	uint8_t hp[9 + NS_HOST_MAX];
 	out_frame(s, SEP_HELLO, 0, hp, sep_build_hello(hp, sizeof hp, &h));
@@ -1245,6 +1266,33 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 	if (s->lim.handshake_ms)
 		s->timer = loop_timer(lp, s->lim.handshake_ms, tick, s);
 	return s;
+}
+
+int sep_session_offer_dir(struct sep_session *s, unsigned scope, const char *dir)
+{
+	int i = sep_scope_index(scope);
+	uint8_t probe[2 + NS_PATH_MAX];
+	struct sep_paths one = { 0 };
+	if (!s->is_server || s->ready || i < 0 || strlen(dir) >= NS_PATH_MAX)
+		return -1;
+	strcpy(one.dir[i], dir);
+	if (!sep_build_paths(probe, sizeof probe, &one))
+		return -1;  /* not a plain absolute directory */
+	strcpy(s->paths.dir[i], dir);
+	return 0;
+}
+
+const char *sep_peer_dir(const struct sep_session *s, unsigned scope)
+{
+	int i = sep_scope_index(scope);
+	if (s->is_server || !s->got_paths || i < 0 || !s->paths.dir[i][0])
+		return NULL;
+	return s->paths.dir[i];
+}
+
+unsigned sep_session_version(const struct sep_session *s)
+{
+	return s->ready ? s->version : 0;
 }
 
 void sep_session_close(struct sep_session *s, int code, const char *reason)

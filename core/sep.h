@@ -114,6 +114,16 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 void sep_session_close(struct sep_session *s, int code, const char *reason);
 void sep_session_free(struct sep_session *s);
 const char *sep_peer_host(const struct sep_session *s);
+/* The SEP version agreed in HELLO (0 before). */
+unsigned sep_session_version(const struct sep_session *s);
+/* Server, before the session is ready: offer scope's absolute directory (a plain one:
+ * no symlink games are checked here, only the form) in PATHS to a SEP/2 client, so a
+ * client with another way in (SSH's direct-streamlocal channels) can reach a
+ * service's socket as dir + "/" + its record's path. 0, or -1 (bad scope or dir). */
+int sep_session_offer_dir(struct sep_session *s, unsigned scope, const char *dir);
+/* Client: the directory the peer offered for scope in PATHS, or NULL (none, or a
+ * SEP/1 peer, or PATHS not received yet: it comes right after the peer's HELLO). */
+const char *sep_peer_dir(const struct sep_session *s, unsigned scope);
 int sep_session_ready(const struct sep_session *s);
 unsigned sep_session_channels(const struct sep_session *s);
 
@@ -140,7 +150,8 @@ size_t sep_session_buffered(const struct sep_session *s);
 /* ---- wire format (sep-frame.c): pure functions, what the fuzzer drives ---- */
 #define SEP_PREFACE "SEP/1\r\n"
 #define SEP_PREFACE_LEN 7
-#define SEP_VERSION 1
+#define SEP_VERSION_MIN 1           /* the versions we speak (HELLO's range) */
+#define SEP_VERSION_MAX 2           /* 2 = 1 + the PATHS frame */
 #define SEP_HDR 9                     /* length u32, type u8, channel u32 (big-endian) */
 #define SEP_MAX_PAYLOAD (64 * 1024 + 1024)  /* any frame's payload */
 #define SEP_MAX_DATA (64 * 1024)      /* a DATA frame's payload (1..this) */
@@ -153,6 +164,7 @@ size_t sep_session_buffered(const struct sep_session *s);
 enum sep_type {
 	SEP_HELLO = 1, SEP_OPEN = 2, SEP_ACCEPT = 3, SEP_RESET = 4, SEP_DATA = 5, SEP_EOF = 6,
 	SEP_WINDOW = 7, SEP_RECORD = 8, SEP_PING = 9, SEP_PONG = 10, SEP_GOAWAY = 11,
+	SEP_PATHS = 12,  /* SEP/2 */
 };
 enum sep_op { SEP_OP_LIST = 1, SEP_OP_WATCH = 2, SEP_OP_CONNECT = 3 };
 const char *sep_type_name(int type);
@@ -188,6 +200,15 @@ struct sep_open {
 const char *sep_parse_open(const struct sep_frame *f, struct sep_open *o);
 size_t sep_build_open(uint8_t *out, size_t cap, int op, uint32_t window, const char *query);
 const char *sep_parse_u32(const struct sep_frame *f, uint32_t *v);  /* ACCEPT, WINDOW */
+/* PATHS (SEP/2, server to client): the absolute directory of each scope the server
+ * offers, indexed by sep_scope_index(); "" for a scope not given. Each: an absolute,
+ * printable path, 2..NS_PATH_MAX-1 bytes, no "." or ".." component, no "//". */
+struct sep_paths {
+	char dir[4][NS_PATH_MAX];
+};
+int sep_scope_index(unsigned scope);  /* 0..3 for NS_LOCAL..NS_IMPORTED, -1 else */
+const char *sep_parse_paths(const struct sep_frame *f, struct sep_paths *p);
+size_t sep_build_paths(uint8_t *out, size_t cap, const struct sep_paths *p);
 size_t sep_build_u32(uint8_t *out, uint32_t v);
 /* RESET and GOAWAY: code, text (control characters become '?', cut to cap-1). */
 const char *sep_parse_text(const struct sep_frame *f, int *code, char *text, size_t cap);

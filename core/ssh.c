@@ -29,6 +29,7 @@
 
 struct ssh_conn {
 	int rfd, wfd, efd;    /* efd: child's stderr (read end), -1 when shared/closed */
+	int mux;              /* the embedded dbclient's direct-channel socket, or -1 */
 	pid_t pid;            /* 0 when shared or reaped */
 	int status;           /* wait status once reaped */
 	int reaped;
@@ -632,7 +633,7 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 		return NULL;
 	}
 	struct ssh_conn *c = xcalloc(1, sizeof *c);
-	c->rfd = c->wfd = c->efd = -1;
+	c->rfd = c->wfd = c->efd = c->mux = -1;
 	char canon[340];
 	ssh_canon(u, canon, sizeof canon);
 	snprintf(c->target, sizeof c->target, "ssh://%s", canon);
@@ -664,11 +665,16 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 	int custom = getenv("DIPUS_SSH") && *getenv("DIPUS_SSH");
 
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, ex[2] = { -1, -1 };
+	int mux[2] = { -1, -1 };
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
 	    pipe2(ex, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail_pipes;
 	}
+	/* the embedded client also takes direct-channel requests (a connection's fd and a
+	 * remote socket path) on a socket of its own; without it, SEP carries everything */
+	if (!custom && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mux) < 0)
+		mux[0] = mux[1] = -1;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -690,6 +696,12 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 		fd_cloexec_from(3);
 		for (int i = 0; i < nkeyfds; i++)
 			fcntl(keyfds[i], F_SETFD, 0);
+		if (mux[1] >= 0) {
+			char v[16];
+			snprintf(v, sizeof v, "%d", mux[1]);
+			if (fcntl(mux[1], F_SETFD, 0) == 0)
+				setenv("DIPUS_DBCLIENT_MUX", v, 1);
+		}
 		if (custom)
 			execvp(a.v[0], a.v);
 		else
@@ -703,6 +715,11 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 	close(out[0]);
 	close(er[1]);
 	close(ex[1]);
+	if (mux[1] >= 0)
+		close(mux[1]);
+	c->mux = mux[0];
+	if (c->mux >= 0)
+		fd_set_nonblock(c->mux, 1);
 	for (int i = 0; i < nkeyfds; i++)
 		close(keyfds[i]);
 	int e = 0;
@@ -739,6 +756,7 @@ fail_pipes:
 		if (out[i] >= 0) close(out[i]);
 		if (er[i] >= 0) close(er[i]);
 		if (ex[i] >= 0) close(ex[i]);
+		if (mux[i] >= 0) close(mux[i]);
 	}
 	*code = DX_IO;
 	free(c);
@@ -751,6 +769,76 @@ int ssh_shared(const struct ssh_conn *c) { return c->shared; }
 pid_t ssh_pid(const struct ssh_conn *c) { return c->reaped ? 0 : c->pid; }
 const char *ssh_target(const struct ssh_conn *c) { return c->target; }
 const char *ssh_command(const struct ssh_conn *c) { return c->cmd; }
+
+/* ---- direct channels --------------------------------------------------------------
+ * The embedded dbclient opens a direct-streamlocal@openssh.com channel in its SSH
+ * session on request and relays it to descriptors handed over with SCM_RIGHTS
+ * (config/dropbear_cli-dipusmux.c has the other end; doc/ssh.md the why). */
+
+int ssh_mux_fd(const struct ssh_conn *c) { return c->mux; }
+
+int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const char *path)
+{
+	size_t n = strlen(path);
+	if (c->mux < 0 || n == 0 || n >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint8_t msg[6 + 108];
+	msg[0] = (uint8_t)(id >> 24);
+	msg[1] = (uint8_t)(id >> 16);
+	msg[2] = (uint8_t)(id >> 8);
+	msg[3] = (uint8_t)id;
+	msg[4] = (uint8_t)(n >> 8);
+	msg[5] = (uint8_t)n;
+	memcpy(msg + 6, path, n);
+	int fds[2] = { rfd, wfd };
+	int nfd = rfd == wfd ? 1 : 2;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof fds)];
+	} cm;
+	memset(&cm, 0, sizeof cm);
+	struct iovec iov = { msg, 6 + n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+		             .msg_controllen = CMSG_SPACE(nfd * sizeof(int)) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+	memcpy(CMSG_DATA(h), fds, nfd * sizeof(int));
+	ssize_t r;
+	do
+		r = sendmsg(c->mux, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)(6 + n) ? 0 : -1;
+}
+
+int ssh_direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, size_t textlen)
+{
+	if (c->mux < 0)
+		return -1;
+	uint8_t b[256];
+	ssize_t r;
+	do
+		r = recv(c->mux, b, sizeof b - 1, MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (r < 5) {
+		/* gone (the client exited) or malformed: no more direct channels */
+		close_fd(&c->mux);
+		return -1;
+	}
+	*id = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	*kind = b[4];
+	size_t n = 0;
+	for (ssize_t i = 5; i < r && n + 1 < textlen; i++)
+		text[n++] = b[i] >= ' ' && b[i] < 0x7f ? (char)b[i] : '?';
+	if (textlen)
+		text[n] = 0;
+	return 1;
+}
 
 static void err_ready(struct loop *lp, int fd, unsigned events, void *arg)
 {
@@ -961,6 +1049,7 @@ void ssh_close(struct ssh_conn *c)
 		c->wfd = -1;
 	close_fd(&c->wfd);
 	close_fd(&c->rfd);
+	close_fd(&c->mux);
 	if (c->pid > 0 && !c->reaped) {
 		/* the far side has its stdin closed now; give it a moment, then kill */
 		stop_child(c, 200);

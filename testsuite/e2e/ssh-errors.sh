@@ -15,10 +15,10 @@ cat >"$T/bin/old-dipus" <<'EOF'
 echo "dipus: $1: no such applet (run 'dipus --list' to see the applets)" >&2
 exit 2
 EOF
-# a fake dipus from the future: SEP preface, then a HELLO offering versions 2..3 only
+# a fake dipus from the future: SEP preface, then a HELLO offering versions 3..4 only
 cat >"$T/bin/future-dipus" <<'EOF'
 #!/bin/sh
-printf 'SEP/1\r\n\000\000\000\013\001\000\000\000\000\002\003\000\004\000\000\004\000\002vm'
+printf 'SEP/1\r\n\000\000\000\013\001\000\000\000\000\003\004\000\004\000\000\004\000\002vm'
 sleep 5
 EOF
 # a remote whose shell startup prints a banner on stdout, before dipus

@@ -196,6 +196,16 @@ static void decoders(const uint8_t *data, size_t size)
 			if (n != f.len || memcmp(b, f.p, n))
 				abort();
 		}
+		struct sep_paths pa, pb;
+		if (!sep_parse_paths(&f, &pa)) {
+			/* what parses builds to PATHS that parse to the same directories */
+			uint8_t b[4 * (2 + NS_PATH_MAX)];
+			struct sep_frame g = { SEP_PATHS, 0, 0, b };
+			g.len = (uint32_t)sep_build_paths(b, sizeof b, &pa);
+			if ((g.len == 0) != (f.len == 0) || sep_parse_paths(&g, &pb) ||
+			    memcmp(&pa, &pb, sizeof pa))
+				abort();
+		}
 		off += r;
 	}
 }

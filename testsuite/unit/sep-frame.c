@@ -230,6 +230,45 @@ static void test_record(void)
 	      !sep_valid_host("a..b") && !sep_valid_host("a b"), "host names", "%s", "");
 }
 
+static void test_paths(void)
+{
+	struct sep_paths p = { 0 }, g;
+	strcpy(p.dir[0], "/tmp/dipus/local");
+	strcpy(p.dir[2], "/tmp/dipus/users/al");
+	uint8_t b[4 * (2 + NS_PATH_MAX)];
+	size_t n = sep_build_paths(b, sizeof b, &p);
+	static const uint8_t want[] = { 1, 16, '/', 't', 'm', 'p', '/', 'd', 'i', 'p', 'u', 's', '/',
+		'l', 'o', 'c', 'a', 'l', 4, 19, '/', 't', 'm', 'p', '/', 'd', 'i', 'p', 'u', 's',
+		'/', 'u', 's', 'e', 'r', 's', '/', 'a', 'l' };
+	CHECK(n == sizeof want && !memcmp(b, want, n), "PATHS layout: scope bit, length, directory",
+	      "n %zu", n);
+	struct sep_frame f = fr(SEP_PATHS, b, n);
+	CHECK(!sep_parse_paths(&f, &g) && !memcmp(&g, &p, sizeof g), "PATHS parses back", "%s", "");
+	f = fr(SEP_PATHS, b, 0);
+	CHECK(!sep_parse_paths(&f, &g) && !g.dir[0][0], "an empty PATHS offers nothing", "%s", "");
+	struct { const char *name; uint8_t p[16]; size_t len; } bad[] = {
+		{ "a lone scope byte", { 1 }, 1 },
+		{ "scope 3", { 3, 2, '/', 'a' }, 4 },
+		{ "length past the payload", { 1, 5, '/', 'a' }, 4 },
+		{ "a scope twice", { 1, 2, '/', 'a', 1, 2, '/', 'b' }, 8 },
+		{ "relative", { 1, 1, 'a' }, 3 },
+		{ "the root alone", { 1, 1, '/' }, 3 },
+		{ "a trailing slash", { 1, 3, '/', 'a', '/' }, 5 },
+		{ "an empty component", { 1, 4, '/', 'a', '/', '/' }, 6 },
+		{ "a dot component", { 1, 4, '/', '.', '/', 'a' }, 6 },
+		{ "a dot-dot component", { 1, 5, '/', 'a', '/', '.', '.' }, 7 },
+		{ "a control byte", { 1, 3, '/', 'a', '\n' }, 5 },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "PATHS refused: %s", bad[i].name);
+		f = fr(SEP_PATHS, bad[i].p, bad[i].len);
+		CHECK(sep_parse_paths(&f, &g) != NULL, name, "parsed");
+	}
+	CHECK(sep_scope_index(NS_LOCAL) == 0 && sep_scope_index(NS_IMPORTED) == 3 &&
+	      sep_scope_index(0) == -1 && sep_scope_index(6) == -1, "scope indexes", "%s", "");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -238,5 +277,6 @@ int main(void)
 	test_open();
 	test_text();
 	test_record();
+	test_paths();
 	return failures ? 1 : 0;
 }

@@ -327,7 +327,7 @@ static void raw_send(struct raw *r, uint8_t type, uint32_t chan, const void *p, 
 static void raw_hello(struct raw *r, uint32_t window)
 {
 	write_all(r->fd, SEP_PREFACE, SEP_PREFACE_LEN);
-	struct sep_hello h = { 1, 1, window, 100, "raw" };
+	struct sep_hello h = { SEP_VERSION_MIN, SEP_VERSION_MAX, window, 100, "raw" };
 	uint8_t p[64];
 	raw_send(r, SEP_HELLO, 0, p, sep_build_hello(p, sizeof p, &h));
 }
@@ -1264,8 +1264,8 @@ static void test_malformed(void)
 	memcpy(fb, "SEP/2\r\n", 7);
 	fl = 7;
 	expect("another preface version", 1, 0, SEP_E_VERSION, "another SEP version");
-	Fhello(2, 3, 65536, 16, "x");
-	expect("no common version in HELLO", 1, 0, SEP_E_VERSION, "versions 2..3");
+	Fhello(3, 4, 65536, 16, "x");
+	expect("no common version in HELLO", 1, 0, SEP_E_VERSION, "versions 3..4");
 	memcpy(fb, SEP_PREFACE, SEP_PREFACE_LEN);
 	fl = SEP_PREFACE_LEN;
 	Fopen(1, SEP_OP_LIST, 65536, "");
@@ -1579,6 +1579,75 @@ static void test_memory(void)
 	pair_close(&p);
 }
 
+/* SEP/2's PATHS: a server's offered directories reach the client right after HELLO;
+ * a SEP/1 peer never gets one; a PATHS out of place or malformed ends the session. */
+static void test_paths(void)
+{
+	struct pair p;
+	memset(&p, 0, sizeof p);
+	p.lp = loop_new();
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.sp);
+	struct sep_io cio, sio;
+	sep_io_fd(&cio, p.sp[0], p.sp[0]);
+	sep_io_fd(&sio, p.sp[1], p.sp[1]);
+	p.srv = sep_session_new(p.lp, &sio, 1, NULL, &ops, NULL, "srv.example", on_session, &p.ss);
+	int r1 = sep_session_offer_dir(p.srv, NS_LOCAL, "/srv/dipus/local");
+	int r2 = sep_session_offer_dir(p.srv, NS_USERS, "/srv/dipus/users/alice");
+	int bad = sep_session_offer_dir(p.srv, NS_EXPORTED, "srv/dipus/exported") |
+	          sep_session_offer_dir(p.srv, NS_EXPORTED, "/srv/../etc") |
+	          sep_session_offer_dir(p.srv, NS_EXPORTED, "/srv//x") |
+	          sep_session_offer_dir(p.srv, 3, "/srv/x");
+	CHECK(!r1 && !r2 && bad == -1, "a server offers plain absolute directories only",
+	      "%d %d %d", r1, r2, bad);
+	p.cli = sep_session_new(p.lp, &cio, 0, NULL, NULL, NULL, "cli", on_session, &p.cs);
+	run_until(p.lp, &p.cs.ready, 2000);
+	CHECK(sep_session_version(p.cli) == 2 && sep_session_version(p.srv) == 2,
+	      "two SEP/2 ends agree on version 2", "%u %u", sep_session_version(p.cli),
+	      sep_session_version(p.srv));
+	struct listing l = { 0 };
+	sep_list(p.cli, "", on_record, &l);  /* its answer comes after PATHS */
+	run_until(p.lp, &l.done, 2000);
+	const char *dl = sep_peer_dir(p.cli, NS_LOCAL), *du = sep_peer_dir(p.cli, NS_USERS);
+	CHECK(dl && !strcmp(dl, "/srv/dipus/local") && du && !strcmp(du, "/srv/dipus/users/alice") &&
+	      !sep_peer_dir(p.cli, NS_EXPORTED) && !sep_peer_dir(p.cli, NS_IMPORTED) &&
+	      !sep_peer_dir(p.srv, NS_LOCAL),
+	      "the client learns the offered directories (and only those)", "local %s users %s",
+	      dl ? dl : "-", du ? du : "-");
+	CHECK(sep_session_offer_dir(p.srv, NS_EXPORTED, "/srv/dipus/exported") == -1,
+	      "directories are offered before HELLO only", "accepted late");
+	pair_close(&p);
+
+	/* a SEP/1 server sends none; PATHS from it is an unknown frame */
+	struct sep_paths pa = { 0 };
+	strcpy(pa.dir[0], "/r/local");
+	uint8_t pp[4 * (2 + NS_PATH_MAX)];
+	size_t pn = sep_build_paths(pp, sizeof pp, &pa);
+	Fhello(1, 1, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, pp, pn);
+	expect_client("PATHS from a SEP/1 server", SEP_E_PROTOCOL, "unknown frame type 12");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, pp, pn);
+	F(SEP_PATHS, 0, pp, pn);
+	expect_client("PATHS twice", SEP_E_PROTOCOL, "unexpected PATHS");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, "\1\5a/b/c", 7);
+	expect_client("PATHS with a relative directory", SEP_E_PROTOCOL, "not a plain absolute directory");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, "\1\5/a/..", 7);
+	expect_client("PATHS with a .. component", SEP_E_PROTOCOL, "not a plain absolute directory");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, "\3\2/a", 4);
+	expect_client("PATHS with an unknown scope", SEP_E_PROTOCOL, "unknown scope");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 0, "\1\11/a", 4);
+	expect_client("PATHS entry past its frame", SEP_E_PROTOCOL, "longer than the frame");
+	Fhello(1, 2, 65536, 16, "rawsrv");
+	F(SEP_PATHS, 7, pp, pn);
+	expect_client("PATHS on a channel", SEP_E_PROTOCOL, "frame type 12 (PATHS) on channel 7");
+	F(SEP_PATHS, 0, pp, pn);
+	expect("PATHS sent to a server", 1, 1, SEP_E_PROTOCOL, "unexpected PATHS");
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1599,6 +1668,7 @@ int main(int argc, char **argv)
 	RUN(limit);
 	RUN(keepalive);
 	RUN(malformed);
+	RUN(paths);
 	RUN(files);
 	RUN(memory);
 	return failures ? 1 : 0;
