@@ -300,6 +300,12 @@ struct csess {
 	int fd, stfd;               /* remote_open: the bridged end, the status pipe */
 	int accepted;
 	struct loop_timer *timer;
+#if ENABLE_SSH
+	struct ssh_conn *ssh;       /* remote_open over the embedded dbclient: direct channels */
+	int mux_ready, direct;      /* direct: 1 asked, 2 opened */
+	struct ns_service first;    /* the LIST's first match, the direct channel's target */
+	int have_first;
+#endif
 };
 
 #if ENABLE_TLS
@@ -389,18 +395,88 @@ static void cs_chan(void *arg, int ev, int code, const char *text)
 	}
 }
 
+static void cs_connect(struct csess *c)
+{
+	if (sep_connect(c->s, c->u->query, c->fd, c->fd, cs_chan, c))
+		c->fd = -1;  /* the engine owns it now */
+	else
+		cs_finish(c, DX_REMOTE, "%s: %s", c->uristr, "the session cannot open a channel");
+}
+
+#if ENABLE_SSH
+/* remote_open over the embedded dbclient (doc/ssh.md "Bulk data"): LIST the query,
+ * then ask dbclient for a direct-streamlocal channel to the first match's socket
+ * (serve's PATHS + its path), which dbclient relays to our end of the socketpair
+ * itself; on any refusal, SEP's CONNECT as without. */
+static void cs_pick_rec(void *arg, int event, const struct ns_service *s, int code, const char *text)
+{
+	struct csess *c = arg;
+	if (event == SEP_REC_PRESENT && !c->have_first) {
+		c->first = *s;
+		c->have_first = 1;
+	}
+	if (event != SEP_REC_END && event != SEP_REC_ERROR)
+		return;
+	const char *dir = c->have_first ? sep_peer_dir(c->s, c->first.scope) : NULL;
+	char path[NS_PATH_MAX];
+	if (dir && c->mux_ready && !xsnprintf(path, sizeof path, "%s/%s", dir, c->first.rel) &&
+	    ssh_direct_open(c->ssh, 1, c->fd, c->fd, path) == 0) {
+		c->direct = 1;
+		return;
+	}
+	cs_connect(c);  /* no match, an error, or no direct channel: SEP says what it is */
+}
+
+static void cs_mux_io(struct loop *lp, int fd, unsigned events, void *arg)
+{
+	struct csess *c = arg;
+	for (int i = 0; i < 8; i++) {
+		uint32_t id;
+		int kind;
+		char text[128];
+		int r = ssh_direct_reply(c->ssh, &id, &kind, text, sizeof text);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			loop_forget(lp, fd);
+			if (c->direct == 2)
+				cs_finish(c, DX_OK, NULL, NULL, NULL);  /* dbclient ended: so did the data */
+			else if (c->direct == 1)
+				cs_connect(c);
+			c->direct = 0;
+			return;
+		}
+		if (kind == SSH_DIRECT_READY) {
+			c->mux_ready = 1;
+		} else if (kind == SSH_DIRECT_OPENED && c->direct == 1) {
+			c->direct = 2;
+			close(c->fd);  /* dbclient relays it */
+			c->fd = -1;
+			cs_chan(c, SEP_CH_ACCEPTED, 0, "");
+		} else if (kind == SSH_DIRECT_FAILED && c->direct == 1) {
+			msg_debug("%s: direct channel refused (%s): over SEP", c->uristr, text);
+			c->direct = 0;
+			cs_connect(c);
+		} else if (kind == SSH_DIRECT_CLOSED && c->direct == 2) {
+			cs_finish(c, DX_OK, NULL, NULL, NULL);
+		}
+	}
+}
+#endif
+
 static void cs_event(void *arg, int ev, int code, const char *reason)
 {
 	struct csess *c = arg;
 	if (ev == SEP_SESSION_READY) {
-		uint32_t id;
+		uint32_t id = 1;
 		if (c->out)
 			id = sep_list(c->s, c->u->query, cs_list_rec, c);
-		else {
-			id = sep_connect(c->s, c->u->query, c->fd, c->fd, cs_chan, c);
-			if (id)
-				c->fd = -1;  /* the engine owns it now */
-		}
+#if ENABLE_SSH
+		else if (c->ssh && ssh_mux_fd(c->ssh) >= 0)
+			id = sep_list(c->s, c->u->query, cs_pick_rec, c);
+#endif
+		else
+			cs_connect(c);
 		if (!id)
 			cs_finish(c, DX_REMOTE, "%s: %s", c->uristr, "the session cannot open a channel");
 		return;
@@ -445,6 +521,12 @@ static int cs_run(struct csess *c, struct xport *x, unsigned timeout_ms)
 		return -1;
 	}
 	c->timer = timeout_ms ? loop_timer(c->lp, timeout_ms, cs_timeout, c) : NULL;
+#if ENABLE_SSH
+	c->ssh = NULL;
+	if (x->ssh && !c->out && c->fd >= 0 && ssh_mux_fd(x->ssh) >= 0 &&
+	    loop_watch(c->lp, ssh_mux_fd(x->ssh), LOOP_IN, cs_mux_io, c) == 0)
+		c->ssh = x->ssh;
+#endif
 	loop_run(c->lp);
 	if (c->timer && !c->done)
 		loop_timer_cancel(c->lp, c->timer);

@@ -1,0 +1,131 @@
+# ssh-bulk: "dipus import ssh://" carries proxied connections on direct-streamlocal
+# channels of its SSH session (doc/ssh.md "Bulk data"), against sshd and dropbear:
+# the service's peer is then the SSH server itself, not "dipus serve"; bytes in equal
+# bytes out (half-close); many at once; the kernel still decides access; a server
+# that forbids socket forwarding gets the same data over SEP; nothing leaks.
+# timeout: 600
+. "$TOP/testsuite/lib.sh"
+. "$TOP/testsuite/e2e/ssh-lib.inc"
+ssh_setup ssh-bulk || exit 0
+need_cmd ssh-bulk python3 || exit 0
+sshd_start || { fail ssh-bulk/setup "sshd did not start"; exit 1; }
+dropbear_start || { fail ssh-bulk/setup "dropbear did not start"; exit 1; }
+# a second sshd that forbids socket forwarding
+NOFWD_PORT=$(free_port)
+sed -e "s/^Port .*/Port $NOFWD_PORT/" -e "s|^PidFile .*|PidFile $T/sshd-nofwd.pid|" \
+	"$T/sshd_config" >"$T/sshd_config.nofwd"
+echo "AllowStreamLocalForwarding no" >>"$T/sshd_config.nofwd"
+spawn /usr/sbin/sshd -D -e -f "$T/sshd_config.nofwd" 2>>"$T/sshd-nofwd.log"
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$NOFWD_PORT" || { fail ssh-bulk/setup "second sshd did not start"; exit 1; }
+
+# the service: first a line naming its peer process (SO_PEERCRED -> /proc/PID/comm),
+# then an echo until the client's EOF
+cat >"$T/peer-svc.py" <<'EOF'
+import os, socket, struct, sys, threading
+path, mode = sys.argv[1], int(sys.argv[2], 8)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+os.chmod(path, mode)
+s.listen(64)
+def serve(c):
+    try:
+        pid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        try:
+            comm = open("/proc/%d/comm" % pid).read().strip()
+        except OSError:
+            comm = "?"
+        c.sendall(comm.encode() + b"\n")
+        while True:
+            b = c.recv(262144)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+L=$REMOTE_ROOT/local
+as_user "$SSH_USER" mkdir -p "$L/test"
+chmod 1777 "$L/test"
+spawn_as "$SSH_USER" python3 "$T/peer-svc.py" "$L/test/peer.remote...0" 666
+# another remote user's private service: listed to nobody else, reachable by nobody else
+spawn_as "$SSH_USER2" python3 "$T/peer-svc.py" "$L/test/private.remote...0" 600
+wait_for 10 test -S "$L/test/peer.remote...0" && wait_for 10 test -S "$L/test/private.remote...0" ||
+	{ fail ssh-bulk/setup "services did not start"; exit 1; }
+ME=$(id -un)
+UDIR=$DIPUS_ROOT/users/$ME
+proxy() { find "$UDIR" -name "$1.*" -type s 2>/dev/null | head -n 1; }
+head -c 64M /dev/urandom >"$T/data"
+WANT=$(sha "$T/data")
+
+# through P: the data, then EOF; prints the peer line to $T/peer and hashes the rest
+through() {
+	socat -b 262144 -t 30 - UNIX-CONNECT:"$1" <"$2" >"$T/got" 2>/dev/null
+	head -n 1 "$T/got" >"$T/peer"
+	tail -n +2 "$T/got" | sha256sum | cut -d' ' -f1
+}
+
+for server in sshd dropbear nofwd; do
+	case $server in
+	sshd) PORT=$SSHD_PORT; PEER='^sshd' ;;
+	dropbear) PORT=$DROPBEAR_PORT; PEER='^dropbear$' ;;
+	nofwd) PORT=$NOFWD_PORT; PEER='^dipus$' ;;  # forwarding forbidden: serve connects
+	esac
+	U=ssh://$SSH_USER@127.0.0.1:$PORT
+	use_dbclient
+	spawn "$DIPUS" import "$U"
+	IMP=$SPAWNED
+	if ! wait_for 20 sh -c "find '$UDIR' -name 'peer.*' -type s | grep -q ."; then
+		fail "ssh-bulk/$server/proxy-appears" "no proxy for peer under $UDIR"; kill -- -"$IMP"; continue
+	fi
+	P=$(proxy peer)
+
+	got=$(through "$P" "$T/data")
+	expect_eq "ssh-bulk/$server/64MiB-sha256-half-close" "$WANT" "$got"
+	if grep -Eq "$PEER" "$T/peer"; then pass "ssh-bulk/$server/service-peer-is-$(echo "$PEER" | tr -d '^$')"
+	else fail "ssh-bulk/$server/service-peer" "wanted $PEER, the service saw '$(cat "$T/peer")'"; fi
+
+	# many at once, each its own bytes
+	pids=""
+	for i in $(seq 1 16); do
+		head -c $((i * 100000)) "$T/data" >"$T/part$i"
+		( socat -b 65536 -t 30 - UNIX-CONNECT:"$P" <"$T/part$i" 2>/dev/null | tail -n +2 | cmp -s - "$T/part$i" ) &
+		pids="$pids $!"
+	done
+	bad=0
+	for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+	expect_eq "ssh-bulk/$server/16-concurrent-equal" 0 "$bad"
+
+	# the kernel decides: another user's 0600 socket is neither imported nor reachable
+	if [ -n "$(proxy private)" ]; then
+		run sh -c "echo x | socat -t 5 - UNIX-CONNECT:'$(proxy private)'"
+		if [ ! -s "$OUT" ]; then pass "ssh-bulk/$server/private-unreachable"
+		else fail "ssh-bulk/$server/private-unreachable" "got $(head -c 100 "$OUT")"; fi
+	else
+		pass "ssh-bulk/$server/private-not-imported"
+	fi
+
+	# no leak: descriptors of the importer and of its dbclient, zombies
+	DB=$(pgrep -P "$IMP" -f dbclient | head -n 1)
+	fi0=$(fd_count "$IMP"); fd0=$(fd_count "${DB:-0}")
+	i=0; ok=0
+	while [ $i -lt 100 ]; do
+		r=$(echo "n$i" | socat -t 5 - UNIX-CONNECT:"$P" 2>/dev/null | tail -n 1)
+		[ "$r" = "n$i" ] && ok=$((ok + 1))
+		i=$((i + 1))
+	done
+	expect_eq "ssh-bulk/$server/100-sequential" 100 "$ok"
+	sleep 0.3
+	expect_eq "ssh-bulk/$server/importer-no-fd-leak" "$fi0" "$(fd_count "$IMP")"
+	[ -n "$DB" ] && expect_eq "ssh-bulk/$server/dbclient-no-fd-leak" "$fd0" "$(fd_count "$DB")"
+	expect_eq "ssh-bulk/$server/no-zombies" 0 "$(zombies_of "$IMP")"
+
+	kill -TERM -- -"$IMP" 2>/dev/null
+	wait_for 5 sh -c "! kill -0 $IMP 2>/dev/null"
+	if wait_for 5 sh -c "! find '$UDIR' -name 'peer.*' -type s | grep -q ."; then pass "ssh-bulk/$server/proxies-removed"
+	else fail "ssh-bulk/$server/proxies-removed" "proxy left after SIGTERM"; fi
+done
