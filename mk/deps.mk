@@ -60,9 +60,11 @@ DB_CONFIGURE  = --disable-zlib --disable-pam --disable-syslog --disable-lastlog 
                 --disable-loginfunc --disable-pututline --disable-pututxline \
                 --disable-harden --enable-bundled-libtom
 
-# dropbear proper, built in a copy of its tree, with three files of ours put in:
+# dropbear proper, built in a copy of its tree, with files of ours put in:
 # localoptions.h (what is built), and chachapoly.c/.h, whose cipher computes with
-# core/ssh-chachapoly.c (libtomcrypt's ChaCha20-Poly1305 was the bulk-transfer bottleneck).
+# core/ssh-chachapoly.c (libtomcrypt's ChaCha20-Poly1305 was the bulk-transfer bottleneck);
+# cli-dipusmux.c, direct-streamlocal channels on request of the parent (core/ssh.c),
+# hooked in by config/dropbear-dipusmux.patch (applied to the copy, Buildroot-style).
 # Its malloc family is renamed to core/ssh-alloc.c's, which keeps freed packet
 # buffers for reuse (musl unmaps every ~35 KB packet buffer on free).
 DB_ALL        = $(BUILDDIR)/dropbear/dbclient-all.o
@@ -73,13 +75,16 @@ DB_MALLOC     = malloc calloc realloc free
 # to exist, not to be rebuilt for)
 
 $(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dropbear_chachapoly.c \
-           config/dropbear_chachapoly.h core/ssh-chachapoly.h mk/deps.mk | $(BUILDDIR)/core/ssh-chachapoly.o
+           config/dropbear_chachapoly.h core/ssh-chachapoly.h config/dropbear_cli-dipusmux.c \
+           config/dropbear-dipusmux.patch mk/deps.mk | $(BUILDDIR)/core/ssh-chachapoly.o
 	@$(if $(Q),echo "  DROPBEAR $(BUILDDIR)/dropbear (configure, make, ld -r)")
 	$(Q)rm -rf $(DB_TREE) && mkdir -p $(BUILDDIR)/dropbear && cp -a $(DROPBEAR_SRC) $(DB_TREE)
 	$(Q)cp config/dropbear_localoptions.h $(DB_TREE)/localoptions.h
 	$(Q)cp config/dropbear_chachapoly.c $(DB_TREE)/src/chachapoly.c
 	$(Q)cp config/dropbear_chachapoly.h $(DB_TREE)/src/chachapoly.h
 	$(Q)cp core/ssh-chachapoly.h $(DB_TREE)/src/ssh-chachapoly.h
+	$(Q)cp config/dropbear_cli-dipusmux.c $(DB_TREE)/src/cli-dipusmux.c
+	$(Q)patch -s -d $(DB_TREE) -p1 <config/dropbear-dipusmux.patch
 	$(Q)cd $(DB_TREE) && ./configure CC='$(CC)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(SAN_FLAGS)' \
 	    $(DB_CONFIGURE) >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
 	+$(Q)$(MAKE) -C $(DB_TREE) MAKEOVERRIDES= MULTI=1 PROGRAMS=dbclient \

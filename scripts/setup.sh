@@ -13,7 +13,7 @@ for a in "$@"; do
 	*) echo "usage: scripts/setup.sh [--test] [--list]" >&2; exit 2 ;;
 	esac
 done
-build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates"
+build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates patch"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
       hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
       file python3 coreutils bc"
