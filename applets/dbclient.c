@@ -22,6 +22,9 @@ const char dbclient_usage[] =
 	"  -o OPTION    e.g. BatchMode=yes, StrictHostKeyChecking=yes\n"
 	"  -V           print dropbear's version\n"
 	"\n"
+	"With $DIPUS_DBCLIENT_MUX naming an inherited socket, it also opens\n"
+	"direct-streamlocal channels for its parent (the ssh:// importer; doc/ssh.md).\n"
+	"\n"
 	"Run 'dipus dbclient -h' for dropbear's own full option list.\n";
 
 int dbclient_main(int argc, char **argv)

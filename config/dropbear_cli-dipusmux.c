@@ -12,7 +12,8 @@
  *   request  u32 id, u16 path_len (big-endian), the remote path (1..107 bytes, no NUL);
  *            SCM_RIGHTS: 1 fd (a socket, both ways; remote EOF = shutdown(SHUT_WR)) or
  *            2 fds (read side, write side; remote EOF closes the write side)
- *   reply    u32 id, u8 kind [, ASCII reason]: 1 OPENED (the fds are ours now),
+ *   reply    u32 id, u8 kind [, ASCII reason]: 0 READY (id 0, once, when watching
+ *            starts: the parent asks nothing before), 1 OPENED (the fds are ours now),
  *            2 FAILED (refused here or by the server; our copies are closed),
  *            3 CLOSED (an OPENED channel ended both ways; its fds are closed)
  * At most MUX_MAXCHANS such channels at once; one request per readable event. EOF or an
@@ -34,6 +35,7 @@
 #define MUX_ENV      "DIPUS_DBCLIENT_MUX"
 #define MUX_MAXCHANS 64
 #define MUX_MAXPATH  107 /* sizeof(sun_path) - 1 */
+#define MUX_READY    0
 #define MUX_OPENED   1
 #define MUX_FAILED   2
 #define MUX_CLOSED   3
@@ -312,7 +314,10 @@ void cli_dipusmux_start(void) {
 	mux_listener = new_listener(&mux_fd, 1, 0, NULL, mux_request, NULL);
 	if (!mux_listener) {
 		mux_fd = -1;
+		return;
 	}
+	/* the parent asks nothing before this: a dbclient without the feature never says it */
+	mux_reply(0, MUX_READY, NULL);
 }
 
 #endif /* DIPUS_CLI_MUX */
