@@ -305,9 +305,35 @@ void cli_dipusmux_init(void) {
 	unsetenv(MUX_ENV);
 }
 
+/* dropbear servers 2024.84 to 2025.88 connect forwarded sockets as root
+ * (CVE-2025-14282): a channel through them could reach sockets the user cannot. Their
+ * identification string says which they are ("SSH-2.0-dropbear_2025.88"). */
+static int server_forwards_as_root(void) {
+	const char *p = ses.remoteident ? strstr(ses.remoteident, "dropbear_") : NULL;
+	unsigned long year, minor;
+	char *end;
+
+	if (!p) {
+		return 0;
+	}
+	year = strtoul(p + 9, &end, 10);
+	if (*end != '.') {
+		return 0;
+	}
+	minor = strtoul(end + 1, NULL, 10);
+	return year * 100 + minor >= 202484 && year * 100 + minor <= 202588;
+}
+
 /* Once authenticated (next to setup_localtcp()): watch the mux socket in the select loop. */
 void cli_dipusmux_start(void) {
 	if (mux_fd < 0 || mux_listener) {
+		return;
+	}
+	if (server_forwards_as_root()) {
+		/* never READY: the parent keeps everything on SEP, where serve runs as the user */
+		TRACE(("dipusmux: %s forwards as root: no direct channels", ses.remoteident))
+		m_close(mux_fd);
+		mux_fd = -1;
 		return;
 	}
 	/* the only listener in this client, so there is always a slot */

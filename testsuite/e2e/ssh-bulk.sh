@@ -20,6 +20,11 @@ spawn /usr/sbin/sshd -D -e -f "$T/sshd_config.nofwd" 2>>"$T/sshd-nofwd.log"
 wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$NOFWD_PORT" ||
 	{ fail ssh-bulk/setup "second sshd did not start"; exit 1; }
 
+# the installed dropbear server: direct-streamlocal since 2024.84, as root until
+# 2025.88 (dbclient then keeps to SEP, doc/ssh.md): before 2025.89, serve connects
+DB_VER=$(dropbear -V 2>&1 | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\1\2/p' | head -n 1)
+if [ "${DB_VER:-0}" -ge 202589 ]; then DB_PEER='^dropbear$'; else DB_PEER='^dipus$'; fi
+
 # The services: first a line naming their peer process (SO_PEERCRED -> /proc/PID/comm),
 # then "hash": the SHA-256 of all the client sent, once it half-closed; "src FILE": the
 # file. (Not an echo: a serial echo and a client writing with blocking writes deadlock
@@ -92,7 +97,7 @@ down() { socat -b 262144 -u UNIX-CONNECT:"$1" - 2>/dev/null | tail -n +2 | sha25
 for server in ${SERVERS:-sshd dropbear nofwd}; do
 	case $server in
 	sshd) PORT=$SSHD_PORT; PEER='^sshd' ;;
-	dropbear) PORT=$DROPBEAR_PORT; PEER='^dropbear$' ;;
+	dropbear) PORT=$DROPBEAR_PORT; PEER=$DB_PEER ;;
 	nofwd) PORT=$NOFWD_PORT; PEER='^dipus$' ;;  # forwarding forbidden: serve connects
 	esac
 	U=ssh://$SSH_USER@127.0.0.1:$PORT

@@ -176,6 +176,10 @@ def sees_eof(s):
     except OSError:
         return False
 
+# dbclient says READY (id 0) once it watches the mux: the parent asks nothing before
+r = reply(0)
+out(r == (0, ""), "ready-first", "reply %r" % (r,))
+
 if mode == "refused":
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     request(1, ECHO, [b.fileno()])
@@ -189,11 +193,9 @@ else:
     want = hashlib.sha256(open(srcfile, "rb").read()).hexdigest()
     a, r = open_pair(1, SRC)
     if out(r == (OPENED, ""), "src-opened", "reply %r" % (r,)):
-        t0 = time.time()
         got, n = read_all(a)
-        dt = time.time() - t0
         a.close()
-        out(got == want, "src-64MiB-sha256 (%d MiB/s)" % (n / 1048576 / max(dt, 1e-3)), "%d bytes, sha differs" % n)
+        out(got == want, "src-64MiB-sha256", "%d bytes, sha differs" % n)
         r = reply(1)
         out(r == (CLOSED, ""), "src-closed", "reply %r" % (r,))
     base = nfds()
