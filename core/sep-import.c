@@ -65,6 +65,8 @@ struct sep_import {
 	uint32_t direct_id;
 	int direct_ready;           /* dbclient said it takes requests */
 	int direct_off;             /* the server forbids them: SEP carries everything */
+	unsigned direct_streak;     /* refused, then fine over SEP, in a row */
+	uint64_t direct_pause_until; /* after such a streak: SEP only until then */
 #endif
 	struct sep_session *sess;
 	struct loop_timer *fail_timer;
@@ -91,11 +93,11 @@ static void chan_event(void *arg, int ev, int code, const char *text)
 		    sep_code_name(code));
 }
 
-static int sess_connect_sep(struct sep_import *imp, const char *rel, int fd)
+static int sess_connect_sep(struct sep_import *imp, const char *rel, int fd, sep_chan_fn *fn)
 {
 	if (!imp->sess || imp->state != IMP_UP)
 		return -1;
-	if (!sep_connect_sock(imp->sess, rel, fd, chan_event, imp)) {
+	if (!sep_connect_sock(imp->sess, rel, fd, fn, imp)) {
 		if (!imp->warned_limit) {
 			msg("%s: %s: refused: too many channels on this session (the exporter allows %u)",
 			    imp->uristr, rel, sep_session_channels(imp->sess));
@@ -129,6 +131,7 @@ static int direct_try(struct sep_import *imp, const struct ns_service *remote, i
 	const char *dir;
 	char path[NS_PATH_MAX];
 	if (!imp->ssh || imp->mux_fd < 0 || !imp->direct_ready || imp->direct_off ||
+	    (imp->direct_pause_until && now_ms() < imp->direct_pause_until) ||
 	    imp->ndirect >= IMP_DIRECT_PENDING ||
 	    !(dir = sep_peer_dir(imp->sess, remote->scope)) ||
 	    xsnprintf(path, sizeof path, "%s/%s", dir, remote->rel))
@@ -144,6 +147,25 @@ static int direct_try(struct sep_import *imp, const struct ns_service *remote, i
 	imp->direct = r;
 	imp->ndirect++;
 	return 0;
+}
+
+/* A connection the SSH server refused but serve accepted: the server forbids socket
+ * forwarding without saying so (OpenSSH's AllowStreamLocalForwarding no answers
+ * "connect failed"). A few in a row and SEP carries everything for a while; one could
+ * be a burst over a small listen backlog. */
+#define IMP_DIRECT_STREAK 3
+#define IMP_DIRECT_PAUSE_MS 60000
+
+static void fallback_event(void *arg, int ev, int code, const char *text)
+{
+	struct sep_import *imp = arg;
+	if (ev == SEP_CH_ACCEPTED && ++imp->direct_streak >= IMP_DIRECT_STREAK) {
+		imp->direct_streak = 0;
+		imp->direct_pause_until = now_ms() + IMP_DIRECT_PAUSE_MS;
+		msg_debug("%s: the SSH server refuses what serve accepts: SEP only for %u s",
+		          imp->uristr, IMP_DIRECT_PAUSE_MS / 1000);
+	}
+	chan_event(arg, ev, code, text);
 }
 
 static struct direct_req *direct_take(struct sep_import *imp, uint32_t id)
@@ -170,6 +192,7 @@ static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const c
 		return;
 	if (kind == SSH_DIRECT_OPENED) {
 		close(r->fd);  /* dbclient relays it now */
+		imp->direct_streak = 0;
 	} else {
 		/* an administrative refusal holds for every channel: stop asking */
 		if (strstr(text, "prohibited") && !imp->direct_off) {
@@ -177,7 +200,7 @@ static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const c
 			msg_debug("%s: the SSH server refuses direct channels (%s): SEP carries the data",
 			          imp->uristr, text);
 		}
-		if (sess_connect_sep(imp, r->rel, r->fd) < 0)
+		if (sess_connect_sep(imp, r->rel, r->fd, fallback_event) < 0)
 			close(r->fd);
 	}
 	free(r);
@@ -210,6 +233,8 @@ static void direct_start(struct sep_import *imp)
 {
 	imp->mux_fd = ssh_mux_fd(imp->ssh);
 	imp->direct_off = imp->direct_ready = 0;
+	imp->direct_streak = 0;
+	imp->direct_pause_until = 0;
 	if (imp->mux_fd >= 0 && loop_watch(imp->lp, imp->mux_fd, LOOP_IN, direct_io, imp) < 0)
 		imp->mux_fd = -1;
 }
@@ -237,7 +262,7 @@ static int sess_connect(struct sep_import *imp, const struct ns_service *remote,
 	if (direct_try(imp, remote, fd) == 0)
 		return 0;
 #endif
-	return sess_connect_sep(imp, remote->rel, fd);
+	return sess_connect_sep(imp, remote->rel, fd, chan_event);
 }
 
 static void sess_free(struct sep_import *imp)
