@@ -453,6 +453,17 @@ static int ctl_connect(void *arg, const char *query, int *code, char *err, size_
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+#if ENABLE_SSH
+	/* exactly one service matches in our mirror: a direct channel to it, as for the
+	 * proxies (more than one: serve's CONNECT picks, in its resolver order) */
+	struct proxy *only = NULL;
+	int matches = 0;
+	for (struct proxy *p = imp->proxies; p && matches < 2; p = p->next)
+		if (ctl_match(query, &p->remote) && matches++ == 0)
+			only = p;
+	if (matches == 1 && direct_try(imp, &only->remote, sp[1]) == 0)
+		return sp[0];
+#endif
 	if (!sep_connect_sock(imp->sess, query, sp[1], chan_event, imp)) {
 		close(sp[0]);
 		close(sp[1]);

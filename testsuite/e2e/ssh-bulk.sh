@@ -1,4 +1,5 @@
-# ssh-bulk: "dipus import ssh://" and "dcat ssh://" carry their data on
+# ssh-bulk: "dipus import ssh://" and "dcat ssh://" (alone, or through the importer's
+# control socket) carry their data on
 # direct-streamlocal channels of the SSH session (doc/ssh.md "Bulk data"), against
 # sshd and dropbear: the service's peer is then the SSH server itself, not "dipus
 # serve"; bytes in equal bytes out both ways (half-close); many at once; the kernel
@@ -122,6 +123,14 @@ for server in ${SERVERS:-sshd dropbear nofwd}; do
 	if grep -Eq "$PEER" "$T/peer"; then pass "ssh-bulk/$server/service-peer-is-$(echo "$PEER" | tr -d '^$')"
 	else fail "ssh-bulk/$server/service-peer" "wanted $PEER, the service saw '$(cat "$T/peer")'"; fi
 	expect_eq "ssh-bulk/$server/64MiB-down-sha256" "$WANT" "$(down "$(proxy src)")"
+
+	# dcat while the importer runs: through its control socket, and the data on a
+	# direct channel all the same
+	run sh -c "DIPUS_DEBUG=1 timeout 60 '$DIPUS' dcat '$U/peer' <'$T/data'"
+	expect_grep "ssh-bulk/$server/shared-dcat-shares" 'sharing the session' "$ERR"
+	expect_eq "ssh-bulk/$server/shared-dcat-up-sha256" "$WANT" "$(sed -n 2p "$OUT")"
+	if head -n 1 "$OUT" | grep -Eq "$PEER"; then pass "ssh-bulk/$server/shared-dcat-peer-is-$(echo "$PEER" | tr -d '^$')"
+	else fail "ssh-bulk/$server/shared-dcat-peer" "wanted $PEER, the service saw '$(head -n 1 "$OUT")'"; fi
 
 	# many at once, each its own bytes
 	pids=""
