@@ -427,40 +427,36 @@ static void cs_pick_rec(void *arg, int event, const struct ns_service *s, int co
 	cs_connect(c);  /* no match, an error, or no direct channel: SEP says what it is */
 }
 
+static void cs_mux_reply(void *arg, uint32_t id, int kind, const char *text)
+{
+	struct csess *c = arg;
+	if (kind == SSH_DIRECT_READY) {
+		c->mux_ready = 1;
+	} else if (kind == SSH_DIRECT_OPENED && c->direct == 1) {
+		c->direct = 2;
+		close(c->fd);  /* dbclient relays it */
+		c->fd = -1;
+		cs_chan(c, SEP_CH_ACCEPTED, 0, "");
+	} else if (kind == SSH_DIRECT_FAILED && c->direct == 1) {
+		msg_debug("%s: direct channel refused (%s): over SEP", c->uristr, text);
+		c->direct = 0;
+		cs_connect(c);
+	} else if (kind == SSH_DIRECT_CLOSED && c->direct == 2) {
+		cs_finish(c, DX_OK, NULL, NULL, NULL);
+	}
+}
+
 static void cs_mux_io(struct loop *lp, int fd, unsigned events, void *arg)
 {
 	struct csess *c = arg;
-	for (int i = 0; i < 8; i++) {
-		uint32_t id;
-		int kind;
-		char text[128];
-		int r = ssh_direct_reply(c->ssh, &id, &kind, text, sizeof text);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			loop_forget(lp, fd);
-			if (c->direct == 2)
-				cs_finish(c, DX_OK, NULL, NULL, NULL);  /* dbclient ended: so did the data */
-			else if (c->direct == 1)
-				cs_connect(c);
-			c->direct = 0;
-			return;
-		}
-		if (kind == SSH_DIRECT_READY) {
-			c->mux_ready = 1;
-		} else if (kind == SSH_DIRECT_OPENED && c->direct == 1) {
-			c->direct = 2;
-			close(c->fd);  /* dbclient relays it */
-			c->fd = -1;
-			cs_chan(c, SEP_CH_ACCEPTED, 0, "");
-		} else if (kind == SSH_DIRECT_FAILED && c->direct == 1) {
-			msg_debug("%s: direct channel refused (%s): over SEP", c->uristr, text);
-			c->direct = 0;
-			cs_connect(c);
-		} else if (kind == SSH_DIRECT_CLOSED && c->direct == 2) {
-			cs_finish(c, DX_OK, NULL, NULL, NULL);
-		}
-	}
+	if (ssh_direct_replies(c->ssh, lp, cs_mux_reply, c) == 0)
+		return;
+	/* dbclient is gone: with the data, if it carried it; else SEP tries */
+	if (c->direct == 2)
+		cs_finish(c, DX_OK, NULL, NULL, NULL);
+	else if (c->direct == 1)
+		cs_connect(c);
+	c->direct = 0;
 }
 #endif
 
@@ -468,16 +464,14 @@ static void cs_event(void *arg, int ev, int code, const char *reason)
 {
 	struct csess *c = arg;
 	if (ev == SEP_SESSION_READY) {
-		uint32_t id = 1;
-		if (c->out)
-			id = sep_list(c->s, c->u->query, cs_list_rec, c);
+		sep_record_fn *on_rec = c->out ? cs_list_rec : NULL;
 #if ENABLE_SSH
-		else if (c->ssh && ssh_mux_fd(c->ssh) >= 0)
-			id = sep_list(c->s, c->u->query, cs_pick_rec, c);
+		if (!c->out && c->ssh && ssh_mux_fd(c->ssh) >= 0)
+			on_rec = cs_pick_rec;  /* LIST, then a direct channel to the first match */
 #endif
-		else
-			cs_connect(c);
-		if (!id)
+		if (!on_rec)
+			return cs_connect(c);
+		if (!sep_list(c->s, c->u->query, on_rec, c))
 			cs_finish(c, DX_REMOTE, "%s: %s", c->uristr, "the session cannot open a channel");
 		return;
 	}

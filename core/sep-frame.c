@@ -151,6 +151,11 @@ static int paths_dir_ok(const uint8_t *p, size_t n)
 	return 1;
 }
 
+int sep_paths_dir_ok(const char *dir)
+{
+	return paths_dir_ok((const uint8_t *)dir, strlen(dir));
+}
+
 /* Entries: u8 scope (one of 1, 2, 4, 8), u8 len, len bytes; each scope at most once. */
 const char *sep_parse_paths(const struct sep_frame *f, struct sep_paths *p)
 {

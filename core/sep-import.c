@@ -181,8 +181,9 @@ static struct direct_req *direct_take(struct sep_import *imp, uint32_t id)
 	return NULL;
 }
 
-static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const char *text)
+static void direct_answer(void *arg, uint32_t id, int kind, const char *text)
 {
+	struct sep_import *imp = arg;
 	if (kind == SSH_DIRECT_READY) {
 		imp->direct_ready = 1;
 		return;
@@ -194,8 +195,9 @@ static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const c
 		close(r->fd);  /* dbclient relays it now */
 		imp->direct_streak = 0;
 	} else {
-		/* an administrative refusal holds for every channel: stop asking */
-		if (strstr(text, "prohibited") && !imp->direct_off) {
+		/* forbidden, or a server that has no such channel type: that holds for
+		 * every channel, stop asking */
+		if ((strstr(text, "prohibited") || strstr(text, "unknown type")) && !imp->direct_off) {
 			imp->direct_off = 1;
 			msg_debug("%s: the SSH server refuses direct channels (%s): SEP carries the data",
 			          imp->uristr, text);
@@ -209,23 +211,12 @@ static void direct_answer(struct sep_import *imp, uint32_t id, int kind, const c
 static void direct_io(struct loop *lp, int fd, unsigned events, void *arg)
 {
 	struct sep_import *imp = arg;
-	for (int i = 0; i < 64 && imp->ssh; i++) {
-		uint32_t id;
-		int kind;
-		char text[128];
-		int r = ssh_direct_reply(imp->ssh, &id, &kind, text, sizeof text);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			/* dbclient is gone or broken: pending connections go over SEP (its
-			 * session is going too, most likely: then they are closed with it) */
-			loop_forget(lp, fd);
-			imp->mux_fd = -1;
-			while (imp->direct)
-				direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, "");
-			return;
-		}
-		direct_answer(imp, id, kind, text);
+	if (ssh_direct_replies(imp->ssh, lp, direct_answer, imp) < 0) {
+		/* dbclient is gone or broken: pending connections go over SEP (its session is
+		 * going too, most likely: then they are closed with it) */
+		imp->mux_fd = -1;
+		while (imp->direct)
+			direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, "");
 	}
 }
 
@@ -458,9 +449,12 @@ static int ctl_connect(void *arg, const char *query, int *code, char *err, size_
 	 * proxies (more than one: serve's CONNECT picks, in its resolver order) */
 	struct proxy *only = NULL;
 	int matches = 0;
-	for (struct proxy *p = imp->proxies; p && matches < 2; p = p->next)
-		if (ctl_match(query, &p->remote) && matches++ == 0)
+	for (struct proxy *p = imp->proxies; p && matches < 2; p = p->next) {
+		if (ctl_match(query, &p->remote)) {
 			only = p;
+			matches++;
+		}
+	}
 	if (matches == 1 && direct_try(imp, &only->remote, sp[1]) == 0)
 		return sp[0];
 #endif

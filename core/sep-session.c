@@ -1271,14 +1271,9 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 int sep_session_offer_dir(struct sep_session *s, unsigned scope, const char *dir)
 {
 	int i = sep_scope_index(scope);
-	uint8_t probe[2 + NS_PATH_MAX];
-	struct sep_paths one = { 0 };
-	if (!s->is_server || s->ready || i < 0 || strlen(dir) >= NS_PATH_MAX)
+	if (!s->is_server || s->ready || i < 0 || !sep_paths_dir_ok(dir))
 		return -1;
-	strcpy(one.dir[i], dir);
-	if (!sep_build_paths(probe, sizeof probe, &one))
-		return -1;  /* not a plain absolute directory */
-	strcpy(s->paths.dir[i], dir);
+	strcpy(s->paths.dir[i], dir);  /* sep_paths_dir_ok: shorter than NS_PATH_MAX */
 	return 0;
 }
 

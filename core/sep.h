@@ -207,6 +207,7 @@ struct sep_paths {
 	char dir[4][NS_PATH_MAX];
 };
 int sep_scope_index(unsigned scope);  /* 0..3 for NS_LOCAL..NS_IMPORTED, -1 else */
+int sep_paths_dir_ok(const char *dir);  /* 1: a directory PATHS may carry */
 const char *sep_parse_paths(const struct sep_frame *f, struct sep_paths *p);
 size_t sep_build_paths(uint8_t *out, size_t cap, const struct sep_paths *p);
 size_t sep_build_u32(uint8_t *out, uint32_t v);

@@ -815,7 +815,7 @@ int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const cha
 	return r == (ssize_t)(6 + n) ? 0 : -1;
 }
 
-int ssh_direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, size_t textlen)
+static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, size_t textlen)
 {
 	if (c->mux < 0)
 		return -1;
@@ -839,6 +839,26 @@ int ssh_direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, si
 	if (textlen)
 		text[n] = 0;
 	return 1;
+}
+
+int ssh_direct_replies(struct ssh_conn *c, struct loop *lp, ssh_direct_fn *fn, void *arg)
+{
+	/* bounded: at most a burst's worth per wake-up, the loop comes back for more */
+	for (int i = 0; i < 64; i++) {
+		uint32_t id;
+		int kind;
+		char text[128];
+		int fd = c->mux;
+		int r = direct_reply(c, &id, &kind, text, sizeof text);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			loop_forget(lp, fd);  /* direct_reply closed it */
+			return -1;
+		}
+		fn(arg, id, kind, text);
+	}
+	return 0;
 }
 
 static void err_ready(struct loop *lp, int fd, unsigned events, void *arg)

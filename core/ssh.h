@@ -71,17 +71,19 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
  * ssh_mux_fd: the socket its replies come on (watch it for reading), -1 when this
  * transport has none (shared, $DIPUS_SSH, or gone). ssh_direct_open: ask for channel
  * id to path, relayed to rfd/wfd (one socket: rfd == wfd); the child holds copies,
- * ours stay ours until the reply. 0, or -1 (not sent: use SEP). ssh_direct_reply: one
- * reply: 1 with *id, *kind (SSH_DIRECT_*) and a text; 0 when none is waiting; -1 when
- * the mux is gone (it is closed then). Ask nothing before SSH_DIRECT_READY came: a
+ * ours stay ours until the reply. 0, or -1 (not sent: use SEP). ssh_direct_replies:
+ * when ssh_mux_fd is readable, calls fn for each reply waiting (at most 64 a call):
+ * id, kind (SSH_DIRECT_*) and a text; 0, or -1 when the mux is gone (closed and
+ * forgotten by lp; no more replies). Ask nothing before SSH_DIRECT_READY came: a
  * client without the feature never answers. */
 #define SSH_DIRECT_READY 0    /* id 0, first: the client takes requests (no other use) */
 #define SSH_DIRECT_OPENED 1   /* the child owns the channel now: close our copies */
 #define SSH_DIRECT_FAILED 2   /* refused (by the server or the child): our copies are intact */
 #define SSH_DIRECT_CLOSED 3   /* an opened channel ended */
+typedef void ssh_direct_fn(void *arg, uint32_t id, int kind, const char *text);
 int ssh_mux_fd(const struct ssh_conn *c);
 int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const char *path);
-int ssh_direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, size_t textlen);
+int ssh_direct_replies(struct ssh_conn *c, struct loop *lp, ssh_direct_fn *fn, void *arg);
 
 /* Keep draining the child's stderr on lp (long-lived sessions: the importer), so a
  * chatty remote can never block the SSH client. Keeps the last SSH_ERRBUF bytes. */

@@ -112,7 +112,7 @@ for server in ${SERVERS:-sshd dropbear nofwd}; do
 	expect_eq "ssh-bulk/$server/dcat-down-sha256" "$WANT" \
 		"$(timeout 60 "$DIPUS" dcat "$U/src" </dev/null 2>/dev/null | tail -n +2 | sha256sum | cut -d' ' -f1)"
 
-	spawn "$DIPUS" import "$U"
+	spawn sh -c "DIPUS_DEBUG=1 exec '$DIPUS' import '$U' 2>'$T/imp-$server.err'"
 	IMP=$SPAWNED
 	if ! wait_for 20 sh -c "find '$UDIR' -name 'src.*' -type s | grep -q ."; then
 		fail "ssh-bulk/$server/proxy-appears" "no proxies under $UDIR"; kill -- -"$IMP"; continue
@@ -154,6 +154,7 @@ for server in ${SERVERS:-sshd dropbear nofwd}; do
 
 	# no leak: descriptors of the importer and of its dbclient, zombies
 	DB=$(pgrep -P "$IMP" -f dbclient | head -n 1)
+	[ -n "$DB" ] || fail "ssh-bulk/$server/dbclient-found" "no dbclient child of the importer ($IMP)"
 	fi0=$(fd_count "$IMP"); fd0=$(fd_count "${DB:-0}")
 	i=0; ok=0
 	while [ $i -lt 100 ]; do
@@ -165,6 +166,15 @@ for server in ${SERVERS:-sshd dropbear nofwd}; do
 	sleep 0.3
 	expect_eq "ssh-bulk/$server/importer-no-fd-leak" "$fi0" "$(fd_count "$IMP")"
 	[ -n "$DB" ] && expect_eq "ssh-bulk/$server/dbclient-no-fd-leak" "$fd0" "$(fd_count "$DB")"
+	# forwarding off says "connect failed": after a few refusals serve accepted, the
+	# importer keeps to SEP for a while; a server that forwards never gets there
+	if [ $server = nofwd ]; then
+		expect_grep "ssh-bulk/$server/refusals-pause-direct" 'SEP only for' "$T/imp-$server.err"
+	elif grep -q 'SEP only for' "$T/imp-$server.err"; then
+		fail "ssh-bulk/$server/no-direct-pause" "$(grep 'SEP only for' "$T/imp-$server.err" | head -n 1)"
+	else
+		pass "ssh-bulk/$server/no-direct-pause"
+	fi
 	expect_eq "ssh-bulk/$server/no-zombies" 0 "$(zombies_of "$IMP")"
 
 	kill -TERM -- -"$IMP" 2>/dev/null
