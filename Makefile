@@ -185,6 +185,9 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+outpath:
+	@echo $(OUT)
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
