@@ -147,7 +147,8 @@ AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 demo: $(OUT)
 	sh scripts/demo.sh ./$(OUT)
 
-.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+PHONY_X := outpath dist
+.PHONY: $(PHONY_X) demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
@@ -187,6 +188,14 @@ units: $(UNIT_BINS)
 
 outpath:
 	@echo $(OUT)
+
+# A source archive of the tracked files as they are (Buildroot's DIPUS_SITE, support/buildroot)
+DIST_VER = $(shell sed -n 's/^\#define DIPUS_VERSION "\(.*\)"/\1/p' core/util.h)
+dist:
+	@mkdir -p build/dist
+	$(Q)git ls-files -z | xargs -0 tar --transform 's,^,dipus-$(DIST_VER)/,' -czf build/dist/.dipus-$(DIST_VER).tar.gz
+	$(Q)mv build/dist/.dipus-$(DIST_VER).tar.gz build/dist/dipus-$(DIST_VER).tar.gz
+	@echo "  DIST    build/dist/dipus-$(DIST_VER).tar.gz"
 
 defconfig:
 	cp config/defconfig .config
