@@ -221,8 +221,12 @@ install: $(OUT)
 	$(Q)for l in $(applet_links); do ln -sfn dipus $(DESTDIR)$(PREFIX)/bin/$$l || exit 1; done
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
+# With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
 check: $(OUT) units
-	MAKEFLAGS="$${MAKEFLAGS%% -- *}" DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc
