@@ -26,7 +26,7 @@ p.reset() answer it.
 Helpers for the tests' hostile environment: trap_socket() (listen(0), never accepts),
 idle_flood() (connections that never speak, reopened when closed), Checks (prints
 "PASS: name" / "FAIL: name: why"). A small command line (python3 sep_peer.py trap PATH |
-flood HOST PORT N SECONDS) serves shell scripts and bench/soak.
+flood HOST PORT N SECONDS [STATUS [SOURCE]]) serves shell scripts and bench/soak.
 """
 
 import base64
@@ -601,7 +601,7 @@ class Peer:
                 self.wait(lambda: ch.credit > 0 or ch.reset, max(end - time.monotonic(), 0.01),
                           "credit on channel %d" % ch.id)
                 continue
-            self.send_frame(DATA, ch.id, bytes(data[:n]))
+            self.send_frame(DATA, ch.id, bytes(data[:n]), timeout=max(end - time.monotonic(), 0.01))
             ch.credit -= n
             ch.sent += n
             data = data[n:]
@@ -731,16 +731,19 @@ def trap_socket(path, mode=0o666):
     return s
 
 
-def idle_flood(host, port, n, seconds, status=None):
+def idle_flood(host, port, n, seconds, status=None, source=None):
     """Hold n TCP connections that never send a byte, reopening each one the server
-    closes, for seconds. Writes the counts to status (a path) when given. Returns
-    (opened, closed_by_server)."""
+    closes, for seconds (or until the file status + ".stop" exists). source: the local
+    address to connect from (e.g. "127.0.0.2": another loopback address, so that the
+    flood is not the test's own client address). Writes "open opened closed" to status
+    (a path) when given. Returns (opened, closed_by_server)."""
     end = time.monotonic() + seconds
     socks, opened, closed = [], 0, 0
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (status and os.path.exists(status + ".stop")):
         while len(socks) < n:
             try:
-                s = socket.create_connection((host, port), timeout=2)
+                s = socket.create_connection((host, port), timeout=2,
+                                             source_address=(source, 0) if source else None)
                 s.setblocking(False)
                 socks.append(s)
                 opened += 1
@@ -812,10 +815,11 @@ def _main(argv):
             s.close()
     if len(argv) >= 5 and argv[0] == "flood":
         status = argv[5] if len(argv) > 5 else None
-        opened, closed = idle_flood(argv[1], int(argv[2]), int(argv[3]), float(argv[4]), status)
+        source = argv[6] if len(argv) > 6 else None
+        opened, closed = idle_flood(argv[1], int(argv[2]), int(argv[3]), float(argv[4]), status, source)
         print("opened %d closed-by-server %d" % (opened, closed), flush=True)
         return 0
-    sys.stderr.write("usage: sep_peer.py trap PATH | flood HOST PORT N SECONDS [STATUS]\n")
+    sys.stderr.write("usage: sep_peer.py trap PATH | flood HOST PORT N SECONDS [STATUS [SOURCE]]\n")
     return 2
 
 
