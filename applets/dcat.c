@@ -1,3 +1,10 @@
+//config:config DCAT
+//config:	bool "dcat: pipe data through a service"
+//config:	default y
+//config:	help
+//config:	  Pipe data through a service. See doc/dcat.md.
+//applet:APPLET(dcat, "dcat", PLAIN, "pipe data through a service")
+
 /* dcat.c: pipe data through a service.
  *
  *   dcat lame foo.wav | dcat madplay

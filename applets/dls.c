@@ -1,3 +1,10 @@
+//config:config DLS
+//config:	bool "dls: list services"
+//config:	default y
+//config:	help
+//config:	  List services here and on other hosts. See doc/dls.md.
+//applet:APPLET(dls, "dls", PLAIN, "list services here and on other hosts")
+
 /* dls.c: list services, here and on other hosts.
  *
  *   dls                      NAME HOST PROTO SCOPE table, this host's first

@@ -1,3 +1,10 @@
+//config:config EXPORT_PIPE
+//config:	bool "export-pipe: a stdin/stdout command as an exported service"
+//config:	default y
+//config:	help
+//config:	  Offer a stdin/stdout command as an exported service. See doc/local-pipe.md.
+//applet:APPLET(export_pipe, "export-pipe", PREFIXED, "offer a stdin/stdout command as an exported service")
+
 /* export-pipe.c: any stdin/stdout command as a service offered to the network.
  *
  *   dipus-export-pipe 'lame - -' lame/audio/x-wav/to/audio/mpeg

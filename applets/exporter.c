@@ -1,3 +1,11 @@
+//config:config EXPORTER
+//config:	bool "exporter: offer exported/ over SEP"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Offer exported/ services to the network over SEP. See doc/exporter.md.
+//applet:APPLET(exporter, "exporter", PREFIXED, "offer exported/ services to the network over SEP")
+
 /* exporter.c: dipus exporter: offer exported/ to other hosts over SEP (doc/exporter.md). */
 #include "applets.h"
 #include "loop.h"

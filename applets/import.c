@@ -1,3 +1,11 @@
+//config:config IMPORT
+//config:	bool "import: mirror a remote host's services"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  Mirror a remote host's services as local proxy sockets. See doc/import.md.
+//applet:APPLET(import, "import", PREFIXED, "mirror a remote host's services as local proxy sockets")
+
 /* import.c: dipus import [-v] URI[/PREFIX]...: run one importer per URI until SIGTERM. */
 #include "applets.h"
 #include "loop.h"

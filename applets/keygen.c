@@ -1,3 +1,11 @@
+//config:config KEYGEN
+//config:	bool "keygen: SEP key and certificate"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Create this host's SEP key and certificate. See doc/keys.md.
+//applet:APPLET(keygen, "keygen", PREFIXED, "create this host's SEP key and certificate")
+
 /* keygen.c: this host's SEP key and self-signed certificate.
  *
  *   dipus keygen        create key.pem (0600) and cert.pem, print the fingerprint

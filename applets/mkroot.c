@@ -1,3 +1,10 @@
+//config:config MKROOT
+//config:	bool "mkroot: create a shared root"
+//config:	default y
+//config:	help
+//config:	  Create a root shared by several users (as root). See doc/mkroot.md.
+//applet:APPLET(mkroot, "mkroot", PREFIXED, "create a root shared by several users (as root)")
+
 /* mkroot.c: create a root shared by several users (as root).
  *
  * The root and local/, exported/, imported/ are root's, mode 1777 (sticky, like /tmp:

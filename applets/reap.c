@@ -1,3 +1,10 @@
+//config:config REAP
+//config:	bool "reap: remove dead sockets"
+//config:	default y
+//config:	help
+//config:	  Remove dead service sockets. See doc/reap.md.
+//applet:APPLET(reap, "reap", PREFIXED, "remove dead service sockets")
+
 /* reap.c: remove dead service sockets.
  *
  * A socket is dead when connecting to it is refused twice, NS_DEAD_GAP_MS apart: a

@@ -1,3 +1,11 @@
+//config:config SERVE
+//config:	bool "serve: SEP on stdin/stdout (far side of ssh://)"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  A SEP session on stdin/stdout (the far side of ssh://). See doc/serve.md.
+//applet:APPLET(serve, "serve", PREFIXED, "a SEP session on stdin/stdout (the far side of ssh://)")
+
 /* serve.c: dipus serve --stdio: a SEP session on stdin/stdout, the far side of ssh://
  * (doc/serve.md). Offers local/, exported/ and users/<self>/ through core/sep-svr as
  * the invoking user, so the kernel's permission checks decide access; ends when stdin

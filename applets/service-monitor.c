@@ -1,3 +1,10 @@
+//config:config SERVICE_MONITOR
+//config:	bool "service-monitor: services as they appear and vanish"
+//config:	default y
+//config:	help
+//config:	  Print services as they appear and vanish. See doc/service-monitor.md.
+//applet:APPLET(service_monitor, "service-monitor", PREFIXED, "print services as they appear and vanish")
+
 /* service-monitor.c: print services as they appear and vanish.
  *
  *   dipus service-monitor audio/     "+ PATH" per service now, then "+ PATH" / "- PATH"

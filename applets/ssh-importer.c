@@ -1,3 +1,11 @@
+//config:config SSH_IMPORTER
+//config:	bool "ssh-importer: import from several hosts over SSH"
+//config:	default y
+//config:	depends on SSH
+//config:	help
+//config:	  Import from several hosts over SSH. See doc/ssh-importer.md.
+//applet:APPLET(ssh_importer, "ssh-importer", PREFIXED, "import from several hosts over SSH")
+
 /* ssh-importer.c: dipus ssh-importer [-i FILE] [-q] HOST...: import from several hosts
  * over SSH at once, one importer module per host on one loop (doc/ssh-importer.md). */
 #include "applets.h"

@@ -1,3 +1,11 @@
+//config:config TRUST
+//config:	bool "trust: pin an exporter's key"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Pin a SEP exporter's key in known_hosts. See doc/keys.md.
+//applet:APPLET(trust, "trust", PREFIXED, "pin a SEP exporter's key in known_hosts")
+
 /* trust.c: pin an exporter's key in known_hosts, as ssh does on first contact; and,
  * on an exporter, authorize a client's key.
  *

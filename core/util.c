@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 const char *applet_name = "dipus";
+const char *applet_usage = "";
 
 static void vmsg(const char *fmt, va_list ap, int err)
 {

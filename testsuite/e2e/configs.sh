@@ -14,7 +14,10 @@ if make -C "$TOP" -j2 CONFIG=config/tiny.config BUILDDIR="$B/tiny" OUT="$B/tiny/
 	expect_grep "tiny build is statically linked" "statically linked" "$OUT"
 	want=$(sed -n 's/^CONFIG_\([A-Z_]*\)=y$/\1/p' "$TOP/config/tiny.config" | tr 'A-Z_' 'a-z-' | grep -vxE 'tls|ssh' | sort | tr '\n' ' ')
 	expect_eq "tiny --list is exactly tiny.config's applets" "$want" "$("$B/tiny/dipus" --list | sort | tr '\n' ' ')"
-	expect_rc "an applet configured out is not there" 2 "$B/tiny/dipus" exporter
+	expect_rc "an applet configured out is not there (exit 9)" 9 "$B/tiny/dipus" exporter
+	expect_eq "...and says so in one line" "dipus: exporter: not built in this binary (see dipus --list)" "$(cat "$ERR")"
+	ln -s "$B/tiny/dipus" "$T/dipus-exporter"
+	expect_rc "...also through its link name" 9 "$T/dipus-exporter"
 	run "$B/tiny/dipus" --version
 	expect_grep "tiny --version names no TLS or SSH" "^features:$" "$OUT"
 	if grep -q "mbedtls\|dropbear\|FETCH" "$T/tiny.log"; then
