@@ -4,6 +4,7 @@
 #ifndef DIPUS_APPLETS_H
 #define DIPUS_APPLETS_H
 
+#include "opt.h"
 #include "util.h"
 
 /* Each configured applet defines id_main() and id_usage[] (printed by --help). No weak

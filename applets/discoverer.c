@@ -17,5 +17,11 @@ const char discoverer_usage[] =
 
 int discoverer_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { OPT_END };
+	struct optparse op;
+	int c;
+	opt_start(&op, argc, argv, opts, 0);
+	if ((c = opt_next(&op)) < 0)
+		return opt_rc(c);
 	die(DX_NOTIMPL, "not implemented yet in this version of dipus");
 }

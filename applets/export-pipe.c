@@ -23,5 +23,5 @@ const char export_pipe_usage[] =
 
 int export_pipe_main(int argc, char **argv)
 {
-	return ipcserver_main(argc, argv, NS_EXPORTED, export_pipe_usage);
+	return ipcserver_main(argc, argv, NS_EXPORTED);
 }

@@ -32,5 +32,5 @@ const char local_pipe_usage[] =
 
 int local_pipe_main(int argc, char **argv)
 {
-	return ipcserver_main(argc, argv, NS_LOCAL, local_pipe_usage);
+	return ipcserver_main(argc, argv, NS_LOCAL);
 }

@@ -44,14 +44,12 @@ static void on_signal(struct loop *lp, void *arg)
 
 int service_monitor_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { OPT_END };
+	struct optparse op;
 	int c;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "+h")) != -1) {
-		switch (c) {
-		case 'h': fputs(service_monitor_usage, stdout); return DX_OK;
-		default: return usage_error("-%c: unknown option", optopt);
-		}
-	}
+	opt_start(&op, argc, argv, opts, 0);
+	if ((c = opt_next(&op)) < 0)
+		return opt_rc(c);
 	if (argc - optind > 1)
 		return usage_error("takes at most one QUERY");
 	signal(SIGPIPE, SIG_IGN);

@@ -30,7 +30,8 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void die_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Usage error: message, then "Try 'dipus APPLET --help'."; returns DX_USAGE. */
+/* Usage error, one line: "dipus: APPLET: text (see 'dipus APPLET --help')"; returns
+ * DX_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Verbosity for msg_debug(), from $DIPUS_DEBUG. */
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
