@@ -70,7 +70,7 @@ $(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
 WARN_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -I$(GEN) -Icore -Iapplets
+CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore
 ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
 ifeq ($(notdir $(firstword $(CC))),musl-gcc)
 LINK_STATIC := -static
@@ -94,6 +94,8 @@ UNIT_SRCS := $(foreach f,$(sort $(wildcard testsuite/unit/*.c)),$(if $(filter y,
 
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILDDIR)/%.o)
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(BUILDDIR)/%.o)
+# Only applets see the applets' headers and the table: core never includes an applet.
+$(APPLET_OBJS): CPPFLAGS += -Iapplets -I$(GEN)
 UNIT_BINS   := $(UNIT_SRCS:testsuite/unit/%.c=$(BUILDDIR)/unit/%)
 LIBDIPUS    := $(BUILDDIR)/libdipus.a
 AUTOCONF    := $(BUILDDIR)/include/autoconf.h
