@@ -48,10 +48,81 @@ const char *ns_scope_name(enum ns_scope s)
 	return scope_dirs[scope_index(s)];
 }
 
+int ns_clean_path(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (in[0] != '/' || outlen < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	out[o++] = '/';
+	for (const char *p = in; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* "//" and "/./" say nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* up one, lexically: what a link would make of it is not asked */
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o + (o > 1) + n >= outlen) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+/* The default root: CONFIG_DEFAULT_ROOT, or where its parent does not exist (Android
+ * has no /tmp) the same name in $TMPDIR. */
+static const char *default_root(void)
+{
+	static char def[NS_PATH_MAX];
+	if (def[0])
+		return def;
+	const char *d = CONFIG_DEFAULT_ROOT, *base = strrchr(d, '/');
+	const char *tmp = getenv("TMPDIR");
+	char parent[NS_PATH_MAX];
+	struct stat st;
+	snprintf(parent, sizeof parent, "%.*s", base ? (int)(base - d) : 0, d);
+	if (base && tmp && tmp[0] == '/' && stat(parent[0] ? parent : "/", &st) < 0 &&
+	    errno == ENOENT && !xsnprintf(parent, sizeof parent, "%s%s", tmp, base) &&
+	    !ns_clean_path(parent, def, sizeof def))
+		return def;
+	snprintf(def, sizeof def, "%s", d);
+	return def;
+}
+
 const char *ns_root(void)
 {
+	/* the root as the walk sees it: "//", "." and ".." spelled away, no trailing '/'
+	 * (so "/tmp/link/." is the link /tmp/link, and refused as one) */
+	static char clean[NS_PATH_MAX], seen[NS_PATH_MAX];
 	const char *r = getenv("DIPUS_ROOT");
-	return (r && *r) ? r : CONFIG_DEFAULT_ROOT;
+	if (!r || !*r)
+		return default_root();
+	if (r[0] != '/' || strlen(r) >= NS_PATH_MAX)
+		return r;  /* refused by ns_open_root as it is */
+	if (strcmp(r, seen)) {
+		snprintf(seen, sizeof seen, "%s", r);
+		if (ns_clean_path(r, clean, sizeof clean) < 0)
+			snprintf(clean, sizeof clean, "%s", r);
+	}
+	return clean;
 }
 
 const char *ns_host(void)
@@ -165,6 +236,28 @@ static int may_remove_at(int dirfd, const struct stat *st)
 	return !(d.st_mode & S_ISVTX) || st->st_uid == me || d.st_uid == me;
 }
 
+/* A root we just made as root: mkroot's modes (the root and local/, exported/,
+ * imported/ 1777, users/ 0755), the scope directories made now, so that a user (or an
+ * exporter dropped to nobody) finds them. Only what this process made is chmod-ed. */
+static void make_shared(int rfd)
+{
+	static const char *const dirs[] = { "local", "exported", "imported", "users" };
+	struct stat st;
+	if (fstat(rfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return;  /* not the directory our mkdir made */
+	fchmod(rfd, 01777);
+	for (int i = 0; i < 4; i++) {
+		if (mkdirat(rfd, dirs[i], 0700) < 0)
+			continue;  /* someone was quicker: ns_open_dir's checks judge it */
+		int fd = open_dir_at(rfd, dirs[i]);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && st.st_uid == 0)
+				fchmod(fd, i < 3 ? 01777 : 0755);
+			close(fd);
+		}
+	}
+}
+
 int ns_open_root(int create, char *err, size_t errlen)
 {
 	char root[NS_PATH_MAX];
@@ -188,10 +281,16 @@ int ns_open_root(int create, char *err, size_t errlen)
 		if (check_dir_stat(&pst, parent, why, sizeof why) < 0)
 			return fail(EPERM, err, errlen, "%s: not created, its parent is not safe: %s", root,
 			            why);
+		/* made by root in a directory only root controls: a shared root, as
+		 * 'dipus mkroot' makes it (an exporter that drops to nobody, users' helpers);
+		 * otherwise the user's private namespace */
+		int shared = geteuid() == 0 && pst.st_uid == 0;
 		if (mkdir(root, 0700) < 0 && errno != EEXIST)
 			return fail(errno == EACCES ? EPERM : errno, err, errlen, "%s: cannot create: %s",
 			            root, strerror(errno));
 		fd = open_dir_at(AT_FDCWD, root);
+		if (fd >= 0 && shared)
+			make_shared(fd);
 	}
 	struct stat st;
 	if (fd < 0)
@@ -382,6 +481,9 @@ static int parse_query(const char *q, int allow_abs, struct query *out, char *er
 	if (q[0] == '/') {
 		if (!allow_abs)
 			return fail(EINVAL, err, errlen, "%s: absolute paths are not accepted here", q);
+		/* one spelling: "//", "." and ".." would otherwise walk around the root's
+		 * no-link rule (the inside-the-root test is on this form) */
+		ns_clean_path(q, out->a, sizeof out->a);
 		out->kind = Q_ABS;
 		return 0;
 	}
@@ -840,12 +942,16 @@ static int sock_at(int op, int sock, int dirfd, const char *base)
 
 /* Open the directory that holds path: from the root with O_NOFOLLOW when path is in
  * the tree, else the parent as the system resolves it. base receives the last part. */
-static int open_parent(const char *path, char base[NS_PATH_MAX])
+static int open_parent(const char *given, char base[NS_PATH_MAX])
 {
-	char dir[NS_PATH_MAX], err[NS_ERR_MAX];
+	char dir[NS_PATH_MAX], err[NS_ERR_MAX], path[NS_PATH_MAX];
+	if (given[0] != '/' || ns_clean_path(given, path, sizeof path) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	const char *root = ns_root(), *slash = strrchr(path, '/');
 	size_t rl = strlen(root);
-	if (path[0] != '/' || !slash[1] ||
+	if (!slash[1] ||
 	    xsnprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)) {
 		errno = EINVAL;
 		return -1;
