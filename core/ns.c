@@ -359,9 +359,12 @@ int ns_check_proto(const char *proto, char *err, size_t errlen)
 	if (strlen(proto) >= NS_PATH_MAX)
 		return fail(EINVAL, err, errlen, "%.40s...: protocol path too long", proto);
 	const char *p = proto;
-	for (;;) {
+	for (int depth = 1;; depth++) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (depth > WALK_MAX_DEPTH)
+			return fail(EINVAL, err, errlen, "%.40s...: a protocol path has at most %d "
+			            "components (the resolver looks no deeper)", proto, WALK_MAX_DEPTH);
 		if (n == 0)
 			return fail(EINVAL, err, errlen, "%s: empty component in the protocol path "
 			            "(write a/b, not a//b or a/)", proto);
@@ -1209,11 +1212,20 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (fd < 0)
 		goto fail;
 	step = "bind";
-	for (int i = 0; i < 8 && r < 0; i++) {
+	for (int i = 0, again = 0; i < 8 && r < 0; i++) {
 		/* a stale one of an earlier process with our pid: the next number */
 		snprintf(tmp, sizeof tmp, ".tmp.%d.%u", (int)getpid(), seq++);
 		r = sock_at(AT_BIND, fd, dfd, tmp);
 		e = errno;
+		if (r < 0 && e == ENOENT && again++ < 2) {
+			/* the directory went with its last socket (prune_dirs) meanwhile */
+			close(dfd);
+			if ((dfd = ns_open_dir(scope, proto, 1, err, errlen)) < 0) {
+				close(fd);
+				return -1;
+			}
+			continue;
+		}
 		if (r < 0 && e != EADDRINUSE)
 			break;
 	}
@@ -1269,6 +1281,31 @@ fail:
 	return fail(e == EACCES ? EPERM : e, err, errlen, "%s: %s: %s", dirpath, step, strerror(e));
 }
 
+/* After the last socket of a proto directory went: remove the proto directories of
+ * s that are now empty and ours, deepest first, never the scope directory. rmdir()
+ * itself refuses one that is not empty; a publisher that opened one just before is
+ * told ENOENT at bind and opens it afresh (ns_publish_as). */
+static void prune_dirs(const struct ns_service *s)
+{
+	char scope[NS_PATH_MAX], path[NS_PATH_MAX], base[NS_PATH_MAX];
+	if (!s->proto[0] || ns_scope_dir(s->scope, scope, sizeof scope) ||
+	    xsnprintf(path, sizeof path, "%s/%s", scope, s->proto))
+		return;
+	size_t sl = strlen(scope);
+	for (int i = 0; i <= WALK_MAX_DEPTH && strlen(path) > sl; i++) {
+		int dfd = open_parent(path, base);
+		struct stat st;
+		int gone = dfd >= 0 && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		           S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		           unlinkat(dfd, base, AT_REMOVEDIR) == 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (!gone)
+			return;
+		*strrchr(path, '/') = 0;
+	}
+}
+
 int ns_unpublish(const struct ns_service *s, int listen_fd)
 {
 	(void)listen_fd;
@@ -1286,6 +1323,8 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 		errno = ESTALE;
 	int e = errno;
 	close(dfd);
+	if (r == 0)
+		prune_dirs(s);
 	errno = e;
 	return r;
 }
