@@ -204,16 +204,12 @@ size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)
 	@sh scripts/size-split.sh $(BUILDDIR)/dipus.map
 
-# The link names come from the applet table on the host (the binary may be for
-# another CPU): APPLET(id, "name", PLAIN|PREFIXED, ...) lines in applets/applets.def or
-# //applet: lines in applets/*.c, those whose CONFIG_NAME=y; what dipus --install makes.
-applet_links = $(foreach e,$(shell sed -n 's/^\(\/\/applet:\)\{0,1\}APPLET([a-z_0-9]*, *"\([^"]*\)", *\(PLAIN\|PREFIXED\).*/\2:\3/p' \
-                 $(wildcard applets/applets.def applets/*.c) | sort -u),$(if $(filter y,$($(call applet_sym,$(firstword $(subst :, ,$(e))))))\
-                 ,$(if $(filter PLAIN,$(lastword $(subst :, ,$(e)))),,dipus-)$(firstword $(subst :, ,$(e)))))
+# The link names come from the //applet: lines and the config, read on the host (the
+# binary may be for another CPU): scripts/install-links.sh.
 install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
-	$(Q)for l in $(applet_links); do ln -sfn dipus $(DESTDIR)$(PREFIX)/bin/$$l || exit 1; done
+	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 check: $(OUT) units
