@@ -62,7 +62,7 @@ static void test_roundtrip(void)
 	mdns_name_text(inst, t, sizeof t);
 	uint8_t dotted[MDNS_NAME_MAX];
 	CHECK(!strcmp(t, "ENCODE (2)._DIPUS._TCP.Local") && mdns_name_label(dotted, "a.b", svc) == 0 &&
-	      (mdns_name_text(dotted, t, sizeof t), !strcmp(t, "a\\.b._dipus._tcp.local")),
+	      (mdns_name_text(dotted, t, sizeof t), !strcmp(t, "a\\.b._DIPUS._TCP.Local")),
 	      "presentation form escapes dots in labels", "%s", t);
 	int trunc = 0;
 	for (size_t n = 0; n < len; n++)
