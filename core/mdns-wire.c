@@ -247,7 +247,9 @@ static int put_name(struct mdns_wr *w, const uint8_t *n)
 	uint16_t offs[128];
 	while (n[i]) {
 		for (unsigned c = 0; c < w->ncomp; c++)
-			if (get_name(w->b, w->len, w->comp[c], tmp) >= 0 && mdns_name_eq(tmp, n + i)) {
+			/* same bytes, not just the same name: a pointer must not change the case */
+			if (get_name(w->b, w->len, w->comp[c], tmp) >= 0 &&
+			    !memcmp(tmp, n + i, mdns_name_len(n + i))) {
 				if (w->len + 2 > w->cap)
 					goto full;
 				put16(w->b + w->len, 0xc000 | w->comp[c]);
