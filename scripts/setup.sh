@@ -16,7 +16,7 @@ done
 build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates patch"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
       hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
-      file python3 coreutils bc"
+      file python3 coreutils bc avahi-daemon dbus python3-zeroconf"
 pkgs=$build
 [ "$with_test" = 1 ] && pkgs="$build $test"
 if [ "$list" = 1 ]; then
