@@ -377,8 +377,43 @@ static void test_browse(void)
 	mdns_core_free(c, clock_now);
 }
 
+/* 200 exporters on one interface: the cache stays within its bound, so do the peers */
+static void test_bounds(void)
+{
+	struct mdns_core *c = mk();
+	mdns_core_browse(c, 0, 1);
+	run(c, 500);
+	ups = downs = 0;
+	for (int i = 0; i < 200; i++) {
+		uint8_t b[1500], rd[300], in[MDNS_NAME_MAX], h[MDNS_NAME_MAX], local[MDNS_NAME_MAX];
+		char label[32];
+		size_t len;
+		struct mdns_wr w;
+		mdns_name_dotted(svc, "_dipus._tcp.local");
+		mdns_name_dotted(local, "local");
+		snprintf(label, sizeof label, "peer%d", i);
+		mdns_name_label(in, label, svc);
+		mdns_name_label(h, label, local);
+		mdns_wr_init(&w, b, sizeof b, 0, MDNS_F_QR | MDNS_F_AA);
+		mdns_wr_rr(&w, MDNS_SEC_AN, svc, MDNS_PTR, MDNS_IN, 4500, in, mdns_name_len(in));
+		memcpy(rd, (uint8_t[]){ 0, 0, 0, 0, 0x1b, 0xee }, 6);
+		memcpy(rd + 6, h, mdns_name_len(h));
+		mdns_wr_rr(&w, MDNS_SEC_AR, in, MDNS_SRV, MDNS_IN | MDNS_FLUSH, 120, rd, 6 + mdns_name_len(h));
+		len = 0;
+		mdns_txt_add(rd, &len, sizeof rd, "txtvers=1");
+		mdns_wr_rr(&w, MDNS_SEC_AR, in, MDNS_TXT, MDNS_IN | MDNS_FLUSH, 4500, rd, len);
+		mdns_wr_rr(&w, MDNS_SEC_AR, h, MDNS_A, MDNS_IN | MDNS_FLUSH, 120, (uint8_t[]){ 10, 0, 1, (uint8_t)i }, 4);
+		feed(c, &w, 5353);
+		run(c, clock_now + 10);
+	}
+	CHECK(ups - downs > 0 && ups - downs <= MDNS_CACHE_MAX / 4, "a bounded cache: at most 96 records, 24 peers, per interface",
+	      "%d up", ups - downs);
+	mdns_core_free(c, clock_now);
+}
+
 int main(void)
 {
+	test_bounds();
 	test_probe_announce();
 	test_conflict();
 	test_browse();
