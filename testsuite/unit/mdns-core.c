@@ -186,6 +186,18 @@ static void test_probe_announce(void)
 	txt = npk ? find(&pk[0].m, MDNS_SEC_AN, MDNS_TXT) : NULL;
 	CHECK(npk == 3 && txt && txt->ttl == 0 && pk[0].m.nrr == 1 && mdns_txt_get(txt->rd, txt->rdlen, "fp", fp, sizeof fp) &&
 	      !strcmp(fp, FP), "a new fingerprint: goodbye for the old TXT, then two announcements", "%u", npk);
+	/* the interface's address changes: goodbye for the old one, the new set announced */
+	npk = 0;
+	struct sockaddr_storage na = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&na;
+	s4->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.9", &s4->sin_addr);
+	mdns_core_iface(c, clock_now, 2, "eth0", &na, 1);
+	run(c, clock_now + 3000);
+	const struct mdns_rr *gb = npk ? find(&pk[0].m, MDNS_SEC_AN, MDNS_A) : NULL;
+	const struct mdns_rr *nw = npk > 1 ? find(&pk[1].m, MDNS_SEC_AN, MDNS_A) : NULL;
+	CHECK(npk == 3 && gb && gb->ttl == 0 && gb->rd[3] == 1 && pk[0].m.nrr == 1 && nw && nw->ttl == 120 &&
+	      nw->rd[3] == 9 && nw->flush, "an address gone: its goodbye, then the new address announced", "%u", npk);
 	npk = 0;
 	mdns_core_free(c, clock_now);
 	int zero = npk == 1;
