@@ -123,7 +123,8 @@ static void on_send(void *arg, unsigned ifindex, const struct sockaddr_storage *
 				d->sin6_scope_id = ifindex;
 			mh.msg_namelen = sizeof *d;
 		}
-		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && m->cfg.verbose)
+		/* EADDRNOTAVAIL: IPv6 link-local still tentative (DAD); the next send goes */
+		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && m->cfg.verbose && errno != EADDRNOTAVAIL)
 			msg_errno("mdns: send on %s", f->name);
 	}
 }
