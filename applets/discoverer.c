@@ -57,9 +57,12 @@ static int fp_trusted(const char *fp)
 	snprintf(path, sizeof path, "%s/known_hosts", tls_conf_dir());
 	FILE *f = fopen(path, "re");
 	int found = 0;
+	size_t fl = strlen(fp);
 	while (f && !found && fgets(line, sizeof line, f)) {
-		char host[300], pin[TLS_FP_MAX + 8];
-		found = line[0] != '#' && sscanf(line, "%299s %71s", host, pin) == 2 && !strcmp(pin, fp);
+		/* "host:port FP": the second field (no sscanf: it would pull in libc's scanf) */
+		const char *p = line + strcspn(line, " \t");
+		p += strspn(p, " \t");
+		found = line[0] != '#' && !strncmp(p, fp, fl) && strchr(" \t\r\n", p[fl]);
 	}
 	if (f)
 		fclose(f);

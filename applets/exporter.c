@@ -474,12 +474,19 @@ int exporter_main(int argc, char **argv)
 		for (int i = 0; i < nlisten; i++)
 			msg("listening on %s (%s), as uid %d", listens[i],
 			    ex.plaintext ? "plaintext SEP" : "TLS 1.3", (int)geteuid());
-	struct mdns *adv = NULL;   /* --advertise: mDNS/DNS-SD, doc/discoverer.md */
-	if (advertise && ENABLE_DISCOVERY && !(adv = mdns_advertise_listen(ex.lp, listens, (size_t)nlisten,
-	    advertise, ex.ctx ? tls_ctx_fingerprint(ex.ctx) : "", SEP_VERSIONS, ex.verbose, err, sizeof err)))
+#if ENABLE_DISCOVERY   /* --advertise: mDNS/DNS-SD, doc/discoverer.md */
+	struct mdns *adv = advertise ? mdns_advertise_listen(ex.lp, listens, (size_t)nlisten, advertise,
+	    ex.ctx ? tls_ctx_fingerprint(ex.ctx) : "", SEP_VERSIONS, ex.verbose, err, sizeof err) : NULL;
+	if (advertise && !adv)
 		msg("--advertise: %s", err);
+#else
+	if (advertise)
+		msg("--advertise: not in this build (CONFIG_DISCOVERY is off)");
+#endif
 	int rc = loop_run(ex.lp);
+#if ENABLE_DISCOVERY
 	mdns_free(adv);
+#endif
 	loop_free(ex.lp);
 	tls_ctx_free(ex.ctx);
 	return rc;
