@@ -988,6 +988,11 @@ static int probe_at(int dirfd, const char *base)
 		errno = ENOTSOCK;
 		return -1;
 	}
+	/* listening, says the kernel: alive, and nobody's command ran to find out. Not
+	 * seen (dead, or listened to from another network namespace) or no sock_diag: a
+	 * connect, which a dead socket refuses without anything running. */
+	if (ns_listening(st.st_dev, st.st_ino) == 1)
+		return 1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

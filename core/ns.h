@@ -149,7 +149,16 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
  * before closing listen_fd: while we listen nobody may judge it dead and replace it. */
 int ns_unpublish(const struct ns_service *s, int listen_fd);
 
-/* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). */
+/* Is anyone listening on the socket file dev/ino, in this network namespace? Asked of
+ * the kernel (sock_diag), never by connecting: 1 yes, 0 not seen, -1 cannot tell (no
+ * sock_diag for UNIX sockets). Answers come from one dump reused for 50 ms. */
+int ns_listening(dev_t dev, ino_t ino);
+void ns_listening_forget(void);   /* the next answer from a fresh dump */
+
+/* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). Live when
+ * ns_listening() says so (nothing connects); otherwise a non-blocking connect, which a
+ * dead socket refuses (a live one in another network namespace accepts: the one case
+ * where a probe still reaches the service). */
 int ns_probe(const char *path);
 /* The reaper's last step for a socket judged dead once already: if it is still the same
  * file (dev/ino), still refuses, and the caller may remove it, remove it (unless dry).
