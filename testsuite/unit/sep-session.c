@@ -23,11 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#include "check.h"
 
 /* ---- the serving side: services the tests control ---- */
 
@@ -1674,5 +1670,5 @@ int main(int argc, char **argv)
 	RUN(paths);
 	RUN(files);
 	RUN(memory);
-	return failures ? 1 : 0;
+	return check_status();
 }
