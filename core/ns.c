@@ -841,10 +841,9 @@ static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct
 	if (s->untrusted || w->cfd >= 0 || strcmp(s->rel, w->crel))
 		return;
 	w->ctrusted++;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a full backlog is EAGAIN at once, never a wait on the loop */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dirfd, nm) == 0) {
-		/* a fresh socket's only status flag: no F_GETFL needed */
-		fcntl(fd, F_SETFL, O_NONBLOCK);
 		w->cfd = fd;
 		*w->csvc = *s;
 		return;
@@ -1005,7 +1004,19 @@ static int probe_at(int dirfd, const char *base)
 	return e == ECONNREFUSED ? 0 : -1;
 }
 
+static int connect_svc(const struct ns_service *s, int nonblock);
+
 int ns_connect(const struct ns_service *s)
+{
+	return connect_svc(s, 0);
+}
+
+int ns_connect_nb(const struct ns_service *s)
+{
+	return connect_svc(s, SOCK_NONBLOCK);
+}
+
+static int connect_svc(const struct ns_service *s, int nonblock)
 {
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(s->path, base);
@@ -1019,7 +1030,7 @@ int ns_connect(const struct ns_service *s)
 		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
 		goto out;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | nonblock, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dfd, base) < 0) {
 		int e = errno;
 		close(fd);

@@ -123,11 +123,16 @@ void ns_list_free(struct ns_list *l);
  * Returns a connected, blocking, close-on-exec fd, or -1 with errno (ECONNREFUSED for a
  * dead socket, ENOTSOCK for a non-socket, ELOOP for a symlink). */
 int ns_connect(const struct ns_service *s);
+/* The same, for a caller on an event loop: the fd is non-blocking from the start, and
+ * a service whose listen backlog is full fails at once with EAGAIN (UNIX sockets never
+ * say EINPROGRESS). */
+int ns_connect_nb(const struct ns_service *s);
 /* An NS_EXACT query's connect, without a second walk: resolve rel (a service's path
  * below the scope directory) in scopes and connect to the first trusted socket found
  * (scope order) through the directory fd the walk holds. The same checks as
  * ns_resolve + ns_connect: no link followed, sockets only, untrusted ones skipped, the
- * kernel's permission checks on connect. Returns a connected, non-blocking,
+ * kernel's permission checks on connect. The connect itself never waits (EAGAIN: the
+ * backlog is full). Returns a connected, non-blocking,
  * close-on-exec fd and *svc; or -1 with errno: ENOENT when no trusted service matched,
  * else the first failure's (*svc the service that failed), or EPERM with err for an
  * unsafe root. Only in builds with a SEP server (else always ENOENT). */
