@@ -547,6 +547,17 @@ static int match_parsed(const struct query *q, const struct ns_service *s)
 	return 0;
 }
 
+void ns_select(const char *query, unsigned scopes, const struct ns_list *in, struct ns_list *out)
+{
+	struct query q;
+	char err[NS_ERR_MAX];
+	if (parse_query(query, 1, &q, err, sizeof err) < 0)
+		return;
+	for (size_t i = 0; i < in->n; i++)
+		if ((in->v[i].scope & scopes) && match_parsed(&q, &in->v[i]))
+			ns_list_add(out, &in->v[i]);
+}
+
 int ns_match(const char *query, const struct ns_service *s)
 {
 	struct query q;

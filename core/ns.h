@@ -112,6 +112,9 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
 /* Validate a query as ns_resolve would, without walking. */
 int ns_check_query(const char *query, int allow_abs, char *err, size_t errlen);
 int ns_match(const char *query, const struct ns_service *s); /* 1 if s matches query */
+/* The services of in (in its order) in scopes that match query, appended to out: a
+ * resolve of query, from a listing of everything (the monitors' one walk). */
+void ns_select(const char *query, unsigned scopes, const struct ns_list *in, struct ns_list *out);
 /* Sort a list in resolver order. */
 void ns_sort(struct ns_list *l);
 void ns_list_add(struct ns_list *l, const struct ns_service *s);

@@ -15,6 +15,7 @@
 
 #define CONNECT_RETRY_MS 50   /* a full backlog: tried again this often */
 #define CONNECT_WAIT_MS 5000  /* ...and refused after this long */
+#define MAX_WATCHES 64        /* WATCH channels of one peer (one sep_svr) */
 
 static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
 	__attribute__((format(printf, 3, 0)));
@@ -377,6 +378,16 @@ static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, cons
                            int *code, char *err, size_t errlen)
 {
 	struct sep_svr *v = arg;
+	unsigned n = 0;
+	for (struct svr_watch *x = v->watches; x; x = x->next)
+		n++;
+	if (n >= MAX_WATCHES) {
+		/* they all share the process's one monitor, but each costs a walk per change */
+		*code = SEP_E_LIMIT;
+		snprintf(err, errlen, "too many WATCH channels (at most %d per peer)", MAX_WATCHES);
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
 	struct svr_watch *w = xcalloc(1, sizeof *w);
 	w->v = v;
 	w->s = s;
