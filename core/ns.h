@@ -153,6 +153,10 @@ int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t 
 int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const char *proto,
                   mode_t mode, gid_t gid, int backlog, struct ns_service *out, char *err,
                   size_t errlen);
+/* Where an importer's proxies go: want, except NS_IMPORTED for a user in a root that
+ * is not theirs (a shared root's imported/ is root's importer's): NS_USERS. */
+enum ns_scope ns_import_scope(enum ns_scope want);
+
 /* Remove a published socket if it is still the one we bound (same inode). Call it
  * before closing listen_fd: while we listen nobody may judge it dead and replace it. */
 int ns_unpublish(const struct ns_service *s, int listen_fd);
@@ -168,6 +172,9 @@ void ns_listening_forget(void);   /* the next answer from a fresh dump */
  * dead socket refuses (a live one in another network namespace accepts: the one case
  * where a probe still reaches the service). */
 int ns_probe(const char *path);
+/* The same for a pass over many (the reaper): the kernel's listing is reused for 50 ms,
+ * so a socket closed within that time may still read as live. */
+int ns_probe_many(const char *path);
 /* The reaper's last step for a socket judged dead once already: if it is still the same
  * file (dev/ino), still refuses, and the caller may remove it, remove it (unless dry).
  * Removal moves it aside to a private temporary name first and checks its identity
