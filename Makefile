@@ -154,7 +154,8 @@ AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 demo: $(OUT)
 	sh scripts/demo.sh ./$(OUT)
 
-.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+PHONY_X := outpath dist
+.PHONY: $(PHONY_X) demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
@@ -192,6 +193,17 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+outpath:
+	@echo $(OUT)
+
+# A source archive of the tracked files as they are (Buildroot's DIPUS_SITE, support/buildroot)
+DIST_VER = $(shell sed -n 's/^\#define DIPUS_VERSION "\(.*\)"/\1/p' core/util.h)
+dist:
+	@mkdir -p build/dist
+	$(Q)git ls-files -z | xargs -0 tar --transform 's,^,dipus-$(DIST_VER)/,' -czf build/dist/.dipus-$(DIST_VER).tar.gz
+	$(Q)mv build/dist/.dipus-$(DIST_VER).tar.gz build/dist/dipus-$(DIST_VER).tar.gz
+	@echo "  DIST    build/dist/dipus-$(DIST_VER).tar.gz"
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
@@ -212,8 +224,12 @@ install: $(OUT)
 	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
+# With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
 check: $(OUT) units
-	MAKEFLAGS="$${MAKEFLAGS%% -- *}" DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc
