@@ -23,11 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#include "check.h"
 
 /* ---- the serving side: services the tests control ---- */
 
@@ -1379,6 +1375,9 @@ static void test_malformed(void)
 	Fopen(1, SEP_OP_WATCH, 65536, "");
 	F(SEP_DATA, 1, "abc", 3);
 	expect("DATA on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "DATA on channel 1 that takes none");
+	Fopen(1, SEP_OP_WATCH, 65536, "");
+	Fu32(SEP_WINDOW, 1, 4096);
+	expect("WINDOW on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "WINDOW on channel 1 that takes none");
 	/* not violations: a frame for a channel that ended, a LIST's in-flight EOF */
 	Fopen(1, SEP_OP_LIST, 65536, "");
 	F(SEP_EOF, 1, "", 0);
@@ -1671,5 +1670,5 @@ int main(int argc, char **argv)
 	RUN(paths);
 	RUN(files);
 	RUN(memory);
-	return failures ? 1 : 0;
+	return check_status();
 }
