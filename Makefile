@@ -54,17 +54,23 @@ $(error config file $(CONFIG) not found)
 endif
 include $(CONFIG)
 
-# An applet that needs a feature that is off is a configuration error, not a link error.
-needs_tls := EXPORTER KEYGEN TRUST
-needs_ssh := SSH_IMPORTER DBCLIENT
-$(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
-$(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
+# The applets describe themselves: the //config: and //applet: block at the top of each
+# applets/NAME.c. scripts/gen-applets.sh makes, on every run of make (it rewrites only
+# what changed), the applet table, Config.in, and applets.mk: each applet's file and
+# symbol, and its "depends on" as a configuration error (doc/internals.md).
+GEN := build/gen
+gen_err := $(shell sh scripts/gen-applets.sh $(GEN) config/Config.src $(filter-out applets/main.c,$(sort $(wildcard applets/*.c))) 2>&1 || echo "scripts/gen-applets.sh failed")
+$(if $(gen_err),$(error $(gen_err)))
+include $(GEN)/applets.mk
+# A symbol set in the configuration that no applet file or feature declares (a
+# configured applet whose file is missing, a misspelling) is a configuration error.
+$(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
 WARN_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore -Iapplets
+CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore
 ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
 ifeq ($(notdir $(firstword $(CC))),musl-gcc)
 LINK_STATIC := -static
@@ -80,15 +86,16 @@ endif
 core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y)))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
-# Applets: applets/NAME.c is compiled only when CONFIG_NAME=y (dashes become underscores).
-applet_sym = CONFIG_$(shell echo $(1) | tr 'a-z-' 'A-Z_')
-APPLET_SRCS := applets/main.c $(foreach f,$(sort $(filter-out applets/main.c,$(wildcard applets/*.c))),$(if $(filter y,$($(call applet_sym,$(basename $(notdir $(f)))))),$(f)))
+# Applets: each applet's file is compiled when its symbol (its //config:config) is y.
+APPLET_SRCS := applets/main.c $(foreach s,$(APPLET_SYMS),$(if $(filter y,$(CONFIG_$(s))),$(APPLET_SRC_$(s))))
 
 # Unit tests: testsuite/unit/*.c, gated like core files.
 UNIT_SRCS := $(foreach f,$(sort $(wildcard testsuite/unit/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILDDIR)/%.o)
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(BUILDDIR)/%.o)
+# Only applets see the applets' headers and the table: core never includes an applet.
+$(APPLET_OBJS): CPPFLAGS += -Iapplets -I$(GEN)
 UNIT_BINS   := $(UNIT_SRCS:testsuite/unit/%.c=$(BUILDDIR)/unit/%)
 LIBDIPUS    := $(BUILDDIR)/libdipus.a
 AUTOCONF    := $(BUILDDIR)/include/autoconf.h
@@ -139,7 +146,7 @@ tinyconfig:
 	cp config/tiny.config .config
 menuconfig:
 	@command -v kconfig-mconf >/dev/null || { echo "menuconfig needs kconfig-mconf (Debian kconfig-frontends); edit .config instead"; exit 2; }
-	KCONFIG_CONFIG=.config kconfig-mconf config/Config.in
+	KCONFIG_CONFIG=.config kconfig-mconf $(GEN)/Config.in
 
 size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)

@@ -1,3 +1,10 @@
+//config:config MKROOT
+//config:	bool "mkroot: create a shared root"
+//config:	default y
+//config:	help
+//config:	  Create a root shared by several users (as root). See doc/mkroot.md.
+//applet:APPLET(mkroot, "mkroot", PREFIXED, "create a root shared by several users (as root)")
+
 /* mkroot.c: create a root shared by several users (as root).
  *
  * The root and local/, exported/, imported/ are root's, mode 1777 (sticky, like /tmp:
@@ -50,19 +57,17 @@ static int make_dir(int dirfd, const char *name, const char *path, mode_t mode, 
 int mkroot_main(int argc, char **argv)
 {
 	const char *users[64];
+	static const struct opt opts[] = { { 'u', NULL, OPT_ARG }, OPT_END };
+	struct optparse op;
 	int nusers = 0, c;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "u:h")) != -1) {
-		switch (c) {
-		case 'u':
-			if (nusers == 64)
-				return usage_error("at most 64 -u");
-			users[nusers++] = optarg;
-			break;
-		case 'h': fputs(mkroot_usage, stdout); return DX_OK;
-		default: return usage_error("-%c: unknown option or missing USER", optopt);
-		}
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
+		if (nusers == 64)
+			return usage_error("at most 64 -u");
+		users[nusers++] = optarg;     /* -u, the only option */
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (argc - optind > 1)
 		return usage_error("takes at most one DIR");
 	if (argc - optind == 1)

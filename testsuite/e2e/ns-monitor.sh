@@ -112,7 +112,7 @@ else fail "a reader that goes away ends the monitor" "still running"; fi
 # usage
 expect_rc "two queries: usage error" 2 "$DIPUS" service-monitor a b
 expect_rc "unknown option: usage error" 2 "$DIPUS" service-monitor -x
-expect_grep "...naming it" "dipus: service-monitor: -x: unknown option" "$ERR"
+expect_grep "...naming it" "dipus: service-monitor: unknown option -x" "$ERR"
 expect_rc "a bad query: usage error" 2 "$DIPUS" service-monitor 'a//b'
 mkdir "$T/open"; chmod 0777 "$T/open"
 expect_rc "an unsafe root: exit 4" 4 env DIPUS_ROOT="$T/open" "$DIPUS" service-monitor
