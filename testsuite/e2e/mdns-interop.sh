@@ -22,9 +22,9 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # an exporter on A, avahi-browse on B
 spawn sh -c "exec ip netns exec $NB avahi-browse -rp _dipus._tcp >'$T/browse.out' 2>'$T/browse.err'"
 BROWSE=$SPAWNED
-start_exporter() {   # NAME: exporter --advertise=NAME on A, as host "hosta"
+start_exporter() {   # NAME: exporter --instance NAME on A, as host "hosta"
 	spawn ip netns exec "$NA" unshare -u sh -c 'hostname hosta && exec "$@"' sh \
-		"$DIPUS" exporter --listen 0.0.0.0:7150 --advertise="$1" -v
+		"$DIPUS" exporter --listen 0.0.0.0:7150 --instance "$1" -v
 	EXP=$SPAWNED
 }
 t0=$(ms)
