@@ -17,9 +17,9 @@ expect_eq "the corrupt archive is not replaced behind the user's back" "$bad" "$
 # an archive already in DL_DIR is verified and reused with no network: apt-get, curl
 # and wget are stand-ins that always fail, so any download attempt would fail the run
 for t in apt-get curl wget; do printf '#!/bin/sh\nexit 100\n' >"$T/$t"; chmod +x "$T/$t"; done
-if [ -f "$TOP/dl/mbedtls_3.6.6.orig.tar.bz2" ]; then
+if [ -f "${DL_DIR:-$TOP/dl}/mbedtls_3.6.6.orig.tar.bz2" ]; then
 	mkdir "$T/dl2"
-	cp "$TOP/dl/mbedtls_3.6.6.orig.tar.bz2" "$T/dl2/"
+	cp "${DL_DIR:-$TOP/dl}/mbedtls_3.6.6.orig.tar.bz2" "$T/dl2/"
 	before=$(stat -c %Y "$T/dl2/mbedtls_3.6.6.orig.tar.bz2")
 	expect_rc "a present, valid archive is reused offline" 0 env PATH="$T:$PATH" sh "$fetch" --dl-dir "$T/dl2" mbedtls
 	expect_eq "the reused archive is untouched" "$before" "$(stat -c %Y "$T/dl2/mbedtls_3.6.6.orig.tar.bz2")"
