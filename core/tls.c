@@ -967,7 +967,8 @@ int tls_peer_verified(const struct tls_conn *c)
 
 const char *tls_conn_suite(const struct tls_conn *c)
 {
-	return mbedtls_ssl_get_ciphersuite(&c->ssl);
+	const char *s = mbedtls_ssl_get_ciphersuite(&c->ssl);
+	return s ? s : "";
 }
 
 const char *tls_conn_error(const struct tls_conn *c)

@@ -174,8 +174,8 @@ static int handshake(const char *client, const char *server, char *suite, char *
 		goto out;
 	}
 	const char *a = tls_conn_suite(c), *b = tls_conn_suite(s);
-	if (!a || !b || strcmp(a, b)) {
-		snprintf(why, len, "client %s, server %s", a ? a : "-", b ? b : "-");
+	if (!a[0] || strcmp(a, b)) {
+		snprintf(why, len, "client '%s', server '%s'", a, b);
 		goto out;
 	}
 	snprintf(suite, 64, "%s", a);
