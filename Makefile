@@ -6,6 +6,9 @@
 #   make tinyconfig       select the local-only configuration (no TLS, no SSH)
 #   make CONFIG=FILE      build from another config file without touching .config
 #   make CC=gcc           build with the host gcc and glibc (dynamic) instead
+#   make CROSS=ARCH       cross build (aarch64 armhf mipsel mips riscv64; LIBC=glibc too)
+#                         into build/<triplet>-gcc/dipus (scripts/cross-toolchains.sh)
+#   STATIC=0|1 WERROR=0|1 static link (default: musl toolchains), -Werror (default 1)
 #   make sanitize         build build/gcc-san/dipus with ASan+UBSan (gcc, dynamic)
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
@@ -25,11 +28,58 @@ V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 export DL_DIR
 
-ifeq ($(origin CC),default)
+# Cross builds: CROSS=ARCH picks the toolchain scripts/cross-toolchains.sh sets up
+# under build/cross/ (musl wrappers), or Debian's glibc cross gcc with LIBC=glibc.
+CROSS   ?=
+LIBC    ?= musl
+cross_musl_aarch64 := aarch64-linux-musl
+cross_musl_armhf   := arm-linux-musleabihf
+cross_musl_mipsel  := mipsel-linux-musl
+cross_musl_mips    := mips-linux-musl
+cross_musl_riscv64 := riscv64-linux-musl
+cross_glibc_aarch64 := aarch64-linux-gnu
+cross_glibc_armhf   := arm-linux-gnueabihf
+cross_glibc_mipsel  := mipsel-linux-gnu
+cross_glibc_mips    := mips-linux-gnu
+cross_glibc_riscv64 := riscv64-linux-gnu
+ifneq ($(CROSS),)
+CROSS_TRIPLET := $(cross_$(LIBC)_$(CROSS))
+ifeq ($(CROSS_TRIPLET),)
+$(error CROSS=$(CROSS) LIBC=$(LIBC): unknown (CROSS: aarch64 armhf mipsel mips riscv64; LIBC: musl glibc))
+endif
+CC := $(if $(filter musl,$(LIBC)),$(CURDIR)/build/cross/bin/)$(CROSS_TRIPLET)-gcc
+# a cross binary goes beside its objects, not over the native ./dipus
+OUT ?= $(BUILDDIR)/dipus
+else ifeq ($(origin CC),default)
 CC := musl-gcc
 endif
-AR      ?= ar
-STRIP   ?= strip
+# The binutils that belong to CC (a cross gcc knows its own), unless given.
+tool_of = $(or $(shell $(CC) -print-prog-name=$(1) 2>/dev/null),$(1))
+ifneq ($(filter default undefined,$(origin AR)),)
+AR      := $(call tool_of,ar)
+endif
+ifneq ($(filter default undefined,$(origin LD)),)
+LD      := $(call tool_of,ld)
+endif
+ifeq ($(origin NM),undefined)
+NM      := $(call tool_of,nm)
+endif
+ifeq ($(origin OBJCOPY),undefined)
+OBJCOPY := $(call tool_of,objcopy)
+endif
+ifeq ($(origin STRIP),undefined)
+STRIP   := $(call tool_of,strip)
+endif
+ifeq ($(origin RANLIB),undefined)
+RANLIB  := $(call tool_of,ranlib)
+endif
+# Static by default with a musl toolchain (musl-gcc, *-linux-musl*-gcc, or a gcc whose
+# target is musl, e.g. Buildroot's); glibc builds are dynamic unless STATIC=1.
+CC_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+STATIC  ?= $(if $(findstring musl,$(notdir $(firstword $(CC))) $(CC_MACHINE)),1,0)
+# -Werror where the project controls the compiler; a firmware build (Buildroot, another
+# gcc) passes WERROR=0 so a newer compiler's new warning does not stop it.
+WERROR  ?= 1
 
 ifeq ($(SANITIZE),1)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -64,10 +114,11 @@ $(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFI
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
-WARN_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore -Iapplets
-ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
-ifeq ($(notdir $(firstword $(CC))),musl-gcc)
+WARN_CFLAGS := -std=c11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wshadow -Wno-unused-parameter
+# the user's CPPFLAGS/CFLAGS/LDFLAGS come after ours, never instead of them
+DIPUS_CPPFLAGS := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore -Iapplets
+ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(DIPUS_CPPFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+ifeq ($(STATIC)$(SAN_FLAGS),1)
 LINK_STATIC := -static
 endif
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(DEPS_LDFLAGS) $(LDFLAGS)
@@ -123,7 +174,8 @@ $(BUILDDIR)/dipus_unstripped: $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS) $(AUTOCONF
 
 $(OUT): $(BUILDDIR)/dipus_unstripped
 ifeq ($(SAN_FLAGS),)
-	$(Q)$(STRIP) -s -R .comment -o $@ $<
+	@# strip a copy in place: STRIP=/bin/true (Buildroot's BR2_STRIP_none) keeps it whole
+	$(Q)cp $< $@.tmp && $(STRIP) -s -R .comment $@.tmp && mv -f $@.tmp $@
 else
 	$(Q)cp $< $@
 endif
@@ -142,6 +194,9 @@ $(BUILDDIR)/include/licenses.inc: $(LICENSE_FILES) scripts/licenses.sh
 	$(Q)sh scripts/licenses.sh $@ $(LICENSE_FILES)
 $(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
 
+outpath:
+	@echo $(OUT)
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
@@ -154,15 +209,21 @@ size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)
 	@sh scripts/size-split.sh $(BUILDDIR)/dipus.map
 
+# The link names come from the applet table on the host (the binary may be for
+# another CPU): APPLET(id, "name", PLAIN|PREFIXED, ...) lines in applets/applets.def or
+# //applet: lines in applets/*.c, those whose CONFIG_NAME=y; what dipus --install makes.
+applet_links = $(foreach e,$(shell sed -n 's/^\(\/\/applet:\)\{0,1\}APPLET([a-z_0-9]*, *"\([^"]*\)", *\(PLAIN\|PREFIXED\).*/\2:\3/p' \
+                 $(wildcard applets/applets.def applets/*.c) | sort -u),$(if $(filter y,$($(call applet_sym,$(firstword $(subst :, ,$(e))))))\
+                 ,$(if $(filter PLAIN,$(lastword $(subst :, ,$(e)))),,dipus-)$(firstword $(subst :, ,$(e)))))
 install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
-	$(DESTDIR)$(PREFIX)/bin/dipus --install -s $(DESTDIR)$(PREFIX)/bin
+	$(Q)for l in $(applet_links); do ln -sfn dipus $(DESTDIR)$(PREFIX)/bin/$$l || exit 1; done
 	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 check: $(OUT) units
-	DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc

@@ -37,7 +37,8 @@ else
 		cp -a "$src" "$T/dbsrv"
 		if (cd "$T/dbsrv" && ./configure CC=gcc CFLAGS=-O1 --disable-zlib --disable-pam \
 				--disable-syslog --disable-lastlog --disable-utmp --disable-utmpx --disable-wtmp \
-				--disable-wtmpx --enable-bundled-libtom && make -j2 PROGRAMS=dropbear dropbear) \
+				--disable-wtmpx --enable-bundled-libtom && \
+				MAKEFLAGS="${MAKEFLAGS:+${MAKEFLAGS%% -- *}}" make -j2 PROGRAMS=dropbear dropbear) \
 				>"$T/dbsrv.log" 2>&1; then
 			DBSRV=$T/dbsrv/dropbear DBLOG=
 		else
