@@ -105,19 +105,25 @@ $(error config file $(CONFIG) not found)
 endif
 include $(CONFIG)
 
-# An applet that needs a feature that is off is a configuration error, not a link error.
-needs_tls := EXPORTER KEYGEN TRUST
-needs_ssh := SSH_IMPORTER DBCLIENT
-$(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
-$(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
+# The applets describe themselves: the //config: and //applet: block at the top of each
+# applets/NAME.c. scripts/gen-applets.sh makes, on every run of make (it rewrites only
+# what changed), the applet table, Config.in, and applets.mk: each applet's file and
+# symbol, and its "depends on" as a configuration error (doc/internals.md).
+GEN := build/gen
+gen_err := $(shell sh scripts/gen-applets.sh $(GEN) config/Config.src $(filter-out applets/main.c,$(sort $(wildcard applets/*.c))) 2>&1 || echo "scripts/gen-applets.sh failed")
+$(if $(gen_err),$(error $(gen_err)))
+include $(GEN)/applets.mk
+# A symbol set in the configuration that no applet file or feature declares (a
+# configured applet whose file is missing, a misspelling) is a configuration error.
+$(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
 WARN_CFLAGS := -std=c11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wshadow -Wno-unused-parameter
 # the user's CPPFLAGS/CFLAGS/LDFLAGS come after ours, never instead of them
-DIPUS_CPPFLAGS := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore -Iapplets
-ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(DIPUS_CPPFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+DIPUS_CPPFLAGS := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore
+ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(DIPUS_CPPFLAGS) $(APPLET_CPPFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 ifeq ($(STATIC)$(SAN_FLAGS),1)
 LINK_STATIC := -static
 endif
@@ -133,15 +139,16 @@ endif
 core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
-# Applets: applets/NAME.c is compiled only when CONFIG_NAME=y (dashes become underscores).
-applet_sym = CONFIG_$(shell echo $(1) | tr 'a-z-' 'A-Z_')
-APPLET_SRCS := applets/main.c $(foreach f,$(sort $(filter-out applets/main.c,$(wildcard applets/*.c))),$(if $(filter y,$($(call applet_sym,$(basename $(notdir $(f)))))),$(f)))
+# Applets: each applet's file is compiled when its symbol (its //config:config) is y.
+APPLET_SRCS := applets/main.c $(foreach s,$(APPLET_SYMS),$(if $(filter y,$(CONFIG_$(s))),$(APPLET_SRC_$(s))))
 
 # Unit tests: testsuite/unit/*.c, gated like core files.
 UNIT_SRCS := $(foreach f,$(sort $(wildcard testsuite/unit/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILDDIR)/%.o)
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(BUILDDIR)/%.o)
+# Only applets see the applets' headers and the table: core never includes an applet.
+$(APPLET_OBJS): APPLET_CPPFLAGS := -Iapplets -I$(GEN)
 UNIT_BINS   := $(UNIT_SRCS:testsuite/unit/%.c=$(BUILDDIR)/unit/%)
 LIBDIPUS    := $(BUILDDIR)/libdipus.a
 AUTOCONF    := $(BUILDDIR)/include/autoconf.h
@@ -149,7 +156,8 @@ AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 demo: $(OUT)
 	sh scripts/demo.sh ./$(OUT)
 
-.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+PHONY_X := outpath dist
+.PHONY: $(PHONY_X) demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
@@ -197,33 +205,41 @@ $(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
 outpath:
 	@echo $(OUT)
 
+# A source archive of the tracked files as they are (Buildroot's DIPUS_SITE, support/buildroot)
+DIST_VER = $(shell sed -n 's/^\#define DIPUS_VERSION "\(.*\)"/\1/p' core/util.h)
+dist:
+	@mkdir -p build/dist
+	$(Q)git ls-files -z | xargs -0 tar --transform 's,^,dipus-$(DIST_VER)/,' -czf build/dist/.dipus-$(DIST_VER).tar.gz
+	$(Q)mv build/dist/.dipus-$(DIST_VER).tar.gz build/dist/dipus-$(DIST_VER).tar.gz
+	@echo "  DIST    build/dist/dipus-$(DIST_VER).tar.gz"
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
 	cp config/tiny.config .config
 menuconfig:
 	@command -v kconfig-mconf >/dev/null || { echo "menuconfig needs kconfig-mconf (Debian kconfig-frontends); edit .config instead"; exit 2; }
-	KCONFIG_CONFIG=.config kconfig-mconf config/Config.in
+	KCONFIG_CONFIG=.config kconfig-mconf $(GEN)/Config.in
 
 size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)
 	@sh scripts/size-split.sh $(BUILDDIR)/dipus.map
 
-# The link names come from the applet table on the host (the binary may be for
-# another CPU): APPLET(id, "name", PLAIN|PREFIXED, ...) lines in applets/applets.def or
-# //applet: lines in applets/*.c, those whose CONFIG_NAME=y; what dipus --install makes.
-applet_links = $(foreach e,$(shell sed -n 's/^\(\/\/applet:\)\{0,1\}APPLET([a-z_0-9]*, *"\([^"]*\)", *\(PLAIN\|PREFIXED\).*/\2:\3/p' \
-                 $(wildcard applets/applets.def applets/*.c) | sort -u),$(if $(filter y,$($(call applet_sym,$(firstword $(subst :, ,$(e))))))\
-                 ,$(if $(filter PLAIN,$(lastword $(subst :, ,$(e)))),,dipus-)$(firstword $(subst :, ,$(e)))))
+# The link names come from the //applet: lines and the config, read on the host (the
+# binary may be for another CPU): scripts/install-links.sh.
 install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
-	$(Q)for l in $(applet_links); do ln -sfn dipus $(DESTDIR)$(PREFIX)/bin/$$l || exit 1; done
+	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
+# With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
 check: $(OUT) units
-	MAKEFLAGS="$${MAKEFLAGS%% -- *}" DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc

@@ -1,10 +1,17 @@
+//config:config IMPORT
+//config:	bool "import: mirror a remote host's services"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  Mirror a remote host's services as local proxy sockets. See doc/import.md.
+//applet:APPLET(import, "import", PREFIXED, "mirror a remote host's services as local proxy sockets")
+
 /* import.c: dipus import [-v] URI[/PREFIX]...: run one importer per URI until SIGTERM. */
 #include "applets.h"
 #include "loop.h"
 #include "remote.h"
 #include "sep-import.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,19 +46,14 @@ int import_main(int argc, char **argv)
 {
 	unsigned flags = 0;
 	int c;
-	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
-	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'v':
+	static const struct opt opts[] = { { 'v', NULL, OPT_NOARG }, OPT_END };
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0)
+		if (c == 'v')
 			flags |= SEP_IMPORT_VERBOSE;
-			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return DX_OK;
-		default:
-			return usage_error("unknown option");
-		}
-	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind >= argc)
 		return usage_error("which remote? (sep://host, sep+plain://host, ssh://host)");
 	char err[NS_ERR_MAX];

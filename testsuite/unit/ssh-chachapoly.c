@@ -10,11 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: ssh-chachapoly/%s\n", name); \
-	else { printf("FAIL: ssh-chachapoly/%s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#define CHECK_PREFIX "ssh-chachapoly/"
+#include "check.h"
 
 static size_t unhex(uint8_t *out, const char *h)
 {
@@ -228,5 +225,5 @@ int main(void)
 	test_poly_rfc("Poly1305 entry point forced portable", ssh_poly1305);
 	test_openssh_packet_as("forced portable: ");
 	ssh_chachapoly_force_portable(0);
-	return failures ? 1 : 0;
+	return check_status();
 }

@@ -14,13 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static const char *path = "";
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s%s\n", path, name); \
-	else { printf("FAIL: %s%s: ", path, name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+static const char *path = "";   /* fast or portable: a prefix of every name */
+#define CHECK_PREFIX path
+#include "check.h"
 
 static size_t unhex(const char *h, unsigned char *out)
 {
@@ -161,5 +157,5 @@ int main(void)
 	CHECK(!tls_chachapoly_fast(), "forced: mbedTLS's code does every call", "the fast path is on");
 	rfc_vector();
 	against_mbedtls();
-	return failures != 0;
+	return check_status();
 }

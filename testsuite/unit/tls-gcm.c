@@ -19,13 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
 static const char *path = "";   /* which GCM is under test, a prefix of every name */
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s%s\n", path, name); \
-	else { printf("FAIL: %s%s: ", path, name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#define CHECK_PREFIX path
+#include "check.h"
 
 static size_t unhex(const char *h, unsigned char *out)
 {
@@ -243,5 +239,5 @@ int main(void)
 	CHECK(!tls_gcm_fast(), "forced: mbedTLS's GCM does every call", "the fast path is on");
 	spec_vectors();
 	against_mbedtls();
-	return failures != 0;
+	return check_status();
 }
