@@ -2,7 +2,10 @@
  *
  * dipus APPLET ARGS...          run an applet
  * APPLET ARGS... / dipus-APPLET via a symlink: argv[0]'s basename picks the applet
- * dipus --list | --install [-s] DIR | --version | --licenses | --help */
+ * dipus --list | --install [-s] DIR | --version | --licenses | --help
+ *
+ * The table is build/gen/applet_tables.h, generated from the //applet: line at the top
+ * of each applets/NAME.c (scripts/gen-applets.sh, doc/internals.md). */
 #include "applets.h"
 #include "licenses.h"
 
