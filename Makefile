@@ -15,7 +15,8 @@
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
 #   make fuzz             build and run the SEP and mDNS fuzz targets for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
-#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
+#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it,
+#                         licences in share/licenses/dipus/
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
 
@@ -134,7 +135,8 @@ include mk/deps.mk
 endif
 
 # Core: every core/*.c, except feature files (tls*, ssh*, sep*, mdns*) whose feature is off.
-core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y))))
+# (ssh-chachapoly.c serves TLS's ChaCha20-Poly1305 too: core/tls-chachapoly.c)
+core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y)))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 # Applets: each applet's file is compiled when its symbol (its //config:config) is y.
@@ -193,6 +195,13 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+# dipus --licenses: the licence texts as C strings (core/licenses.c), also installed
+LICENSE_FILES := LICENSE $(sort $(wildcard LICENSES/*.txt))
+$(BUILDDIR)/include/licenses.inc: $(LICENSE_FILES) scripts/licenses.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/licenses.sh $@ $(LICENSE_FILES)
+$(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
+
 outpath:
 	@echo $(OUT)
 
@@ -222,6 +231,7 @@ install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
 	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 # With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,

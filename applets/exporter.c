@@ -274,7 +274,8 @@ static void peer_start_sep(struct peer *p)
 		sep_io_fd(&io, p->fd, p->fd);
 	}
 	if (ex->verbose && p->tls)
-		msg("%s: authenticated, key %s", p->addr, tls_peer_fingerprint(p->tls));
+		msg("%s: authenticated, key %s, %s", p->addr, tls_peer_fingerprint(p->tls),
+		    tls_conn_suite(p->tls));
 	loop_unwatch(ex->lp, p->fd);
 	struct sep_limits lim;
 	sep_limits_default(&lim);

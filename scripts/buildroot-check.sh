@@ -49,10 +49,11 @@ want_hash() { awk -v f="$1" '$1 == "sha256" && $3 == f { print $2 }' "$hashes"; 
 fetch_src() { # fetch_src PKG=VER FILE: Debian source archive FILE into build/br/dl, verified
 	f=$2
 	if [ ! -f "$w/dl/$f" ]; then
-		uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
-			sed -n 's/^[[:space:]]*deb\(-src\)\{0,1\}[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\3/p' \
-				/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null)
-		uri=$(echo "$uri" | grep -v -- -security | grep -E '/debian/?$' | head -n 1)
+		uri=$({
+			cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+				sed -n 's/^[[:space:]]*deb\(-src\)\{0,1\}[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\3/p'
+			cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n'
+		} | grep -v -- -security | grep -E '/debian/?$' | head -n 1) || true
 		[ -n "$uri" ] || { err "no Debian archive in apt's sources; put $f in $w/dl"; exit 1; }
 		tmp=$w/tmp.$$
 		mkdir -p "$tmp/parts" "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/get"

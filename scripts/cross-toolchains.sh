@@ -207,7 +207,9 @@ for A in $arches; do
 # $mt-gcc: Debian's $gt-gcc on the musl sysroot build/cross/$mt (scripts/cross-toolchains.sh)
 # -v alone: how gcc was configured; its --with-sysroot=/ is not where this one looks
 if [ "\$*" = -v ]; then $gt-gcc -v 2>&1 | sed "s| --with-sysroot=/ | --with-sysroot=$sys |" >&2; exit 0; fi
-exec $gt-gcc --sysroot="$sys" -specs "$sys/musl-gcc.specs" "\$@"
+# -B: files (libc.a, crt*.o) are looked up in the sysroot first, not in the glibc
+# cross directory Debian's gcc was configured with (Buildroot asks for libc.a's path)
+exec $gt-gcc --sysroot="$sys" -B"$sys/usr/lib/" -specs "$sys/musl-gcc.specs" "\$@"
 EOF
 	chmod 0755 "$out/bin/$mt-gcc"
 	for t in ar as ld nm objcopy objdump ranlib readelf strip; do ln -sf "$(command -v "$gt-$t")" "$out/bin/$mt-$t"; done

@@ -54,7 +54,7 @@ fi
 # without its file is a configuration error.
 W=$T/tree
 mkdir -p "$W"
-cp -R "$TOP/Makefile" "$TOP/applets" "$TOP/core" "$TOP/config" "$TOP/mk" "$TOP/scripts" "$W/"
+cp -R "$TOP/Makefile" "$TOP/LICENSE" "$TOP/LICENSES" "$TOP/applets" "$TOP/core" "$TOP/config" "$TOP/mk" "$TOP/scripts" "$W/"
 rm -rf "$W/build"
 cat >"$W/applets/hello.c" <<'EOC'
 //config:config HELLO
