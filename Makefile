@@ -13,7 +13,7 @@
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
-#   make fuzz             build and run the SEP fuzz target for a bounded time
+#   make fuzz             build and run the SEP and mDNS fuzz targets for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
 #   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it,
 #                         licences in share/licenses/dipus/
@@ -134,9 +134,9 @@ ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
 include mk/deps.mk
 endif
 
-# Core: every core/*.c, except feature files (tls*, ssh*, sep*) whose feature is off.
+# Core: every core/*.c, except feature files (tls*, ssh*, sep*, mdns*) whose feature is off.
 # (ssh-chachapoly.c serves TLS's ChaCha20-Poly1305 too: core/tls-chachapoly.c)
-core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y))))
+core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y)))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 # Applets: each applet's file is compiled when its symbol (its //config:config) is y.

@@ -9,6 +9,7 @@
 /* exporter.c: dipus exporter: offer exported/ to other hosts over SEP (doc/exporter.md). */
 #include "applets.h"
 #include "loop.h"
+#include "mdns.h"
 #include "ns.h"
 #include "sep-svr.h"
 #include "sep.h"
@@ -27,10 +28,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SEP_VERSIONS STR(SEP_VERSION_MIN) "-" STR(SEP_VERSION_MAX)   /* TXT sep= */
+
 const char exporter_usage[] =
 	"usage: dipus exporter [--listen ADDR:PORT]... [--plaintext] [-u USER] [--max-peers N]\n"
 	"                      [--max-channels N] [--handshake-timeout S] [--idle-timeout S]\n"
-	"                      [--window BYTES] [-v]\n"
+	"                      [--window BYTES] [--advertise] [--instance NAME] [-v]\n"
 	"\n"
 	"Offer the services under <root>/exported/ to other hosts over SEP: TLS 1.3 with\n"
 	"mutual authentication (key.pem/cert.pem from 'dipus keygen'; clients' fingerprints\n"
@@ -46,6 +51,9 @@ const char exporter_usage[] =
 	"  --idle-timeout S        drop a peer silent that long; 0 never (default 600)\n"
 	"  --window BYTES          per-channel window: bytes buffered per channel and\n"
 	"                          direction (default 262144)\n"
+	"  --advertise             announce this exporter on the LAN over mDNS/DNS-SD\n"
+	"  --instance NAME         ... under this name (default: the host name); implies\n"
+	"                          --advertise. See doc/discoverer.md\n"
 	"  -v                      log peers and channels\n"
 	"\n"
 	"SIGTERM/SIGINT: close every peer and exit 0. See doc/exporter.md.\n";
@@ -391,7 +399,7 @@ static int parse_ulong(const char *opt, const char *s, unsigned long min, unsign
 
 int exporter_main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_PLAIN, O_PEERS, O_CHANS, O_HS, O_IDLE, O_WINDOW };
+	enum { O_LISTEN = 256, O_PLAIN, O_PEERS, O_CHANS, O_HS, O_IDLE, O_WINDOW, O_ADV, O_INST };
 	static const struct opt opts[] = {
 		{ O_LISTEN, "listen", OPT_ARG },
 		{ O_PLAIN, "plaintext", OPT_NOARG },
@@ -400,6 +408,8 @@ int exporter_main(int argc, char **argv)
 		{ O_HS, "handshake-timeout", OPT_ARG },
 		{ O_IDLE, "idle-timeout", OPT_ARG },
 		{ O_WINDOW, "window", OPT_ARG },
+		{ O_ADV, "advertise", OPT_NOARG },
+		{ O_INST, "instance", OPT_ARG },
 		{ 'u', "user", OPT_ARG },
 		{ 'v', NULL, OPT_NOARG },
 		OPT_END,
@@ -411,7 +421,7 @@ int exporter_main(int argc, char **argv)
 	};
 	const char *listens[16];
 	int nlisten = 0;
-	const char *user = NULL;
+	const char *user = NULL, *advertise = NULL;
 	int c;
 	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
 	while ((c = opt_next(&op)) > 0) {
@@ -427,6 +437,8 @@ int exporter_main(int argc, char **argv)
 		case O_HS: if (parse_ulong("--handshake-timeout", optarg, 1, 3600, &ex.hs_timeout)) return DX_USAGE; break;
 		case O_IDLE: if (parse_ulong("--idle-timeout", optarg, 0, 1000000, &ex.idle_timeout)) return DX_USAGE; break;
 		case O_WINDOW: if (parse_ulong("--window", optarg, 4096, 16 << 20, &ex.window)) return DX_USAGE; break;
+		case O_ADV: advertise = advertise ? advertise : ""; break;
+		case O_INST: advertise = optarg; break;
 		case 'u': user = optarg; break;
 		case 'v': ex.verbose = 1; break;
 		}
@@ -475,7 +487,19 @@ int exporter_main(int argc, char **argv)
 		for (int i = 0; i < nlisten; i++)
 			msg("listening on %s (%s), as uid %d", listens[i],
 			    ex.plaintext ? "plaintext SEP" : "TLS 1.3", (int)geteuid());
+#if ENABLE_DISCOVERY   /* --advertise: mDNS/DNS-SD, doc/discoverer.md */
+	struct mdns *adv = advertise ? mdns_advertise_listen(ex.lp, listens, (size_t)nlisten, advertise,
+	    ex.ctx ? tls_ctx_fingerprint(ex.ctx) : "", SEP_VERSIONS, ex.verbose, err, sizeof err) : NULL;
+	if (advertise && !adv)
+		msg("--advertise: %s", err);
+#else
+	if (advertise)
+		msg("--advertise: not in this build (CONFIG_DISCOVERY is off)");
+#endif
 	int rc = loop_run(ex.lp);
+#if ENABLE_DISCOVERY
+	mdns_free(adv);
+#endif
 	loop_free(ex.lp);
 	tls_ctx_free(ex.ctx);
 	return rc;
