@@ -13,6 +13,7 @@
 #   make fuzz             build and run the SEP fuzz target for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
 #   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
+#                         INIT=sysv|procd|systemd also installs dipusd's init script
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
 
@@ -55,7 +56,7 @@ endif
 include $(CONFIG)
 
 # An applet that needs a feature that is off is a configuration error, not a link error.
-needs_tls := EXPORTER KEYGEN TRUST
+needs_tls := EXPORTER KEYGEN TRUST DIPUSD PAIR
 needs_ssh := SSH_IMPORTER DBCLIENT
 $(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
 $(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
@@ -149,6 +150,7 @@ install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
 	$(DESTDIR)$(PREFIX)/bin/dipus --install -s $(DESTDIR)$(PREFIX)/bin
+	$(if $(INIT),@sh scripts/install-init.sh "$(INIT)" "$(DESTDIR)" "$(PREFIX)")
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 check: $(OUT) units

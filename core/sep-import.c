@@ -918,3 +918,8 @@ void sep_import_stop(struct sep_import *imp)
 #endif
 	free(imp);
 }
+
+int sep_import_up(const struct sep_import *imp)
+{
+	return imp->state == IMP_UP;
+}

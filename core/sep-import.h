@@ -35,5 +35,8 @@ struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_sc
 void sep_import_stop(struct sep_import *imp);
 /* Number of proxies currently published (for tests and dipusd's status). */
 size_t sep_import_count(const struct sep_import *imp);
+/* 1 while the session is up (dipusd: a discovered exporter whose record expired is
+ * kept while its session lives). */
+int sep_import_up(const struct sep_import *imp);
 
 #endif

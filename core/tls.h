@@ -51,7 +51,8 @@ const char *tls_ctx_fingerprint(const struct tls_ctx *x);  /* our own key's */
 /* One session over a connected, non-blocking socket fd (the caller owns the fd).
  * Client: peer is "host:port", checked against known_hosts; with trust_unknown an
  * unpinned key is accepted (dipus trust) and can be read with tls_peer_fingerprint.
- * Server: the client's key must be in authorized_keys; no certificate, no entry. */
+ * Server: the client's key must be in authorized_keys; no certificate, no entry; with
+ * trust_unknown any key the client proves is let in (dipus pair, where a person checks). */
 struct tls_conn;
 struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int trust_unknown);
 /* Advance the handshake: 0 done, 1 wants the fd readable, 2 writable, -1 failed

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 const char *applet_name = "dipus";
+void (*msg_sink)(const char *text, size_t len);
 
 static void vmsg(const char *fmt, va_list ap, int err)
 {
@@ -30,6 +31,12 @@ static void vmsg(const char *fmt, va_list ap, int err)
 	}
 	if ((size_t)n >= sizeof buf - 1)
 		n = sizeof buf - 2;
+	if (msg_sink) {
+		size_t pre = strlen(applet_name) + 9;  /* "dipus: " APPLET ": " */
+		if ((size_t)n >= pre)
+			msg_sink(buf + pre, n - pre);
+		return;
+	}
 	buf[n++] = '\n';
 	/* one write, so concurrent helpers' lines do not interleave */
 	ssize_t w = write(2, buf, n);

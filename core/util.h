@@ -30,6 +30,9 @@ _Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf,
 _Noreturn void die_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Usage error: message, then "Try 'dipus APPLET --help'."; returns DX_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where messages go instead of stderr when set (dipusd -S: syslog); gets the text after
+ * "dipus: APPLET: ", without the newline. */
+extern void (*msg_sink)(const char *text, size_t len);
 /* Verbosity for msg_debug(), from $DIPUS_DEBUG. */
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
