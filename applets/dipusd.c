@@ -46,9 +46,9 @@
 #pragma weak mdns_browse
 #pragma weak mdns_free
 int tls_known_hosts_has_fp(const char *fp) __attribute__((weak));
-struct sep_import *sep_import_start_pinned(struct loop *lp, const char *uri, const char *fp,
-                                           enum ns_scope scope, unsigned flags, char *err,
-                                           size_t errlen) __attribute__((weak));
+struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
+                                       unsigned flags, const char *expect_fp, char *err,
+                                       size_t errlen) __attribute__((weak));
 
 const char dipusd_usage[] =
 	"usage: dipusd [-f FILE] [-S] [-v] [-d FD] [-p PIDFILE] [-t]\n"
@@ -225,7 +225,7 @@ static void seen_stop(struct dipusd *d, struct seen *s, const char *why)
 }
 
 /* Import a discovered exporter if its key is trusted here; the importer's handshake
- * must then show that very key (sep_import_start_pinned). */
+ * must then show that very key (sep_import_start_fp). */
 static void seen_eval(struct dipusd *d, struct seen *s)
 {
 	char err[NS_ERR_MAX];
@@ -251,10 +251,10 @@ static void seen_eval(struct dipusd *d, struct seen *s)
 		s->said = 1;
 		return;
 	}
-	if (!sep_import_start_pinned)
+	if (!sep_import_start_fp)
 		return;
-	s->imp = sep_import_start_pinned(d->lp, s->uri, s->fp, NS_IMPORTED,
-	                                 vflag(d) ? SEP_IMPORT_VERBOSE : 0, err, sizeof err);
+	s->imp = sep_import_start_fp(d->lp, s->uri, NS_IMPORTED, vflag(d) ? SEP_IMPORT_VERBOSE : 0,
+	                             s->fp, err, sizeof err);
 	if (!s->imp)
 		msg("%s (%s): cannot import: %s", s->instance, s->uri, err);
 	else
