@@ -688,8 +688,15 @@ int dipusd_main(int argc, char **argv)
 	}
 	if (exporter_up(&d, e2, sizeof e2) < 0)
 		die(errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO, "exporter: %s", e2);
-	if (d.conf.user[0] && daemon_drop(d.conf.user, e2, sizeof e2) < 0)
-		die(DX_REFUSED, "%s", e2);
+	if (d.conf.user[0]) {
+		if (daemon_drop(d.conf.user, e2, sizeof e2) < 0)
+			die(DX_REFUSED, "%s", e2);
+		/* importers load the key and read known_hosts at each connect: as the new user */
+		char fp2[TLS_FP_MAX];
+		if (tls_key_fingerprint(fp2, e2, sizeof e2) < 0)
+			die(DX_REFUSED, "user %s: %s (the config dir must be %s's: chown -R %s %s, or "
+			    "remove 'user')", d.conf.user, e2, d.conf.user, d.conf.user, tls_conf_dir());
+	}
 	if (pidfile && daemon_pidfile(pidfile, e2, sizeof e2) < 0)
 		die(DX_IO, "-p %s", e2);
 	if (d.ex)
