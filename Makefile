@@ -10,7 +10,7 @@
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
-#   make fuzz             build and run the SEP fuzz target for a bounded time
+#   make fuzz             build and run the SEP and mDNS fuzz targets for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
 #   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
 #                         INIT=sysv|procd|systemd also installs dipusd's init script
@@ -58,6 +58,7 @@ include $(CONFIG)
 # An applet that needs a feature that is off is a configuration error, not a link error.
 needs_tls := EXPORTER KEYGEN TRUST DIPUSD PAIR
 needs_ssh := SSH_IMPORTER DBCLIENT
+$(if $(filter y,$(CONFIG_DISCOVERER)),$(if $(filter y,$(CONFIG_DISCOVERY)),,$(error $(CONFIG): CONFIG_DISCOVERER needs CONFIG_DISCOVERY=y)))
 $(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
 $(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
 
@@ -77,8 +78,8 @@ ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
 include mk/deps.mk
 endif
 
-# Core: every core/*.c, except feature files (tls*, ssh*, sep*) whose feature is off.
-core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y)))
+# Core: every core/*.c, except feature files (tls*, ssh*, sep*, mdns*) whose feature is off.
+core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 # Applets: applets/NAME.c is compiled only when CONFIG_NAME=y (dashes become underscores).

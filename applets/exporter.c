@@ -1,6 +1,7 @@
 /* exporter.c: dipus exporter: offer exported/ to other hosts over SEP (doc/exporter.md). */
 #include "applets.h"
 #include "loop.h"
+#include "mdns.h"
 #include "ns.h"
 #include "sep-svr.h"
 #include "sep.h"
@@ -20,10 +21,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SEP_VERSIONS STR(SEP_VERSION_MIN) "-" STR(SEP_VERSION_MAX)   /* TXT sep= */
+
 const char exporter_usage[] =
 	"usage: dipus exporter [--listen ADDR:PORT]... [--plaintext] [-u USER] [--max-peers N]\n"
 	"                      [--max-channels N] [--handshake-timeout S] [--idle-timeout S]\n"
-	"                      [--window BYTES] [-v]\n"
+	"                      [--window BYTES] [--advertise[=NAME]] [-v]\n"
 	"\n"
 	"Offer the services under <root>/exported/ to other hosts over SEP: TLS 1.3 with\n"
 	"mutual authentication (key.pem/cert.pem from 'dipus keygen'; clients' fingerprints\n"
@@ -39,6 +44,8 @@ const char exporter_usage[] =
 	"  --idle-timeout S        drop a peer silent that long; 0 never (default 600)\n"
 	"  --window BYTES          per-channel window: bytes buffered per channel and\n"
 	"                          direction (default 262144)\n"
+	"  --advertise[=NAME]      announce this exporter on the LAN over mDNS/DNS-SD as\n"
+	"                          NAME (default: the host name); see doc/discoverer.md\n"
 	"  -v                      log peers and channels\n"
 	"\n"
 	"SIGTERM/SIGINT: close every peer and exit 0. See doc/exporter.md.\n";
@@ -383,7 +390,7 @@ static int parse_ulong(const char *opt, const char *s, unsigned long min, unsign
 
 int exporter_main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_PLAIN, O_PEERS, O_CHANS, O_HS, O_IDLE, O_WINDOW };
+	enum { O_LISTEN = 256, O_PLAIN, O_PEERS, O_CHANS, O_HS, O_IDLE, O_WINDOW, O_ADV };
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "plaintext", no_argument, NULL, O_PLAIN },
@@ -392,6 +399,7 @@ int exporter_main(int argc, char **argv)
 		{ "handshake-timeout", required_argument, NULL, O_HS },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
 		{ "window", required_argument, NULL, O_WINDOW },
+		{ "advertise", optional_argument, NULL, O_ADV },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0, 0, 0, 0 },
@@ -402,7 +410,7 @@ int exporter_main(int argc, char **argv)
 	};
 	const char *listens[16];
 	int nlisten = 0;
-	const char *user = NULL;
+	const char *user = NULL, *advertise = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "u:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -417,6 +425,7 @@ int exporter_main(int argc, char **argv)
 		case O_HS: if (parse_ulong("--handshake-timeout", optarg, 1, 3600, &ex.hs_timeout)) return DX_USAGE; break;
 		case O_IDLE: if (parse_ulong("--idle-timeout", optarg, 0, 1000000, &ex.idle_timeout)) return DX_USAGE; break;
 		case O_WINDOW: if (parse_ulong("--window", optarg, 4096, 16 << 20, &ex.window)) return DX_USAGE; break;
+		case O_ADV: advertise = optarg ? optarg : ""; break;
 		case 'u': user = optarg; break;
 		case 'v': ex.verbose = 1; break;
 		case 'h': fputs(exporter_usage, stdout); return DX_OK;
@@ -465,7 +474,12 @@ int exporter_main(int argc, char **argv)
 		for (int i = 0; i < nlisten; i++)
 			msg("listening on %s (%s), as uid %d", listens[i],
 			    ex.plaintext ? "plaintext SEP" : "TLS 1.3", (int)geteuid());
+	struct mdns *adv = NULL;   /* --advertise: mDNS/DNS-SD, doc/discoverer.md */
+	if (advertise && ENABLE_DISCOVERY && !(adv = mdns_advertise_listen(ex.lp, listens, (size_t)nlisten,
+	    advertise, ex.ctx ? tls_ctx_fingerprint(ex.ctx) : "", SEP_VERSIONS, ex.verbose, err, sizeof err)))
+		msg("--advertise: %s", err);
 	int rc = loop_run(ex.lp);
+	mdns_free(adv);
 	loop_free(ex.lp);
 	tls_ctx_free(ex.ctx);
 	return rc;
