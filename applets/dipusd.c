@@ -32,8 +32,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* GLUE until the exporter module (branch xport) and mDNS (branch mdns) are merged:
- * weak references, so this builds and runs without them (no export, no discovery). */
+/* A build without LAN discovery (CONFIG_DISCOVERY off) has no mDNS layer: dipusd then
+ * exports and imports what its configuration names. */
+#if ENABLE_DISCOVERY
+#define HAVE_MDNS 1
+#else
+#define HAVE_MDNS 0
+#pragma weak mdns_new
+#pragma weak mdns_advertise
+#pragma weak mdns_browse
+#pragma weak mdns_free
+#endif
+/* GLUE until the exporter module (branch xport) is merged: weak references, so this
+ * builds and runs without it (no export). */
 #pragma weak sep_exporter_defaults
 #pragma weak sep_exporter_bind
 #pragma weak sep_exporter_run
@@ -41,10 +52,6 @@
 #pragma weak sep_exporter_addrs
 #pragma weak sep_exporter_fingerprint
 #pragma weak sep_exporter_stop
-#pragma weak mdns_new
-#pragma weak mdns_advertise
-#pragma weak mdns_browse
-#pragma weak mdns_free
 int tls_known_hosts_has_fp(const char *fp) __attribute__((weak));
 struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
                                        unsigned flags, const char *expect_fp, char *err,
@@ -380,7 +387,7 @@ static void mdns_up(struct dipusd *d)
 {
 	const struct conf *c = &d->conf;
 	int adv = c->advertise && d->ex;
-	if ((!adv && !c->discover) || !mdns_new)
+	if ((!adv && !c->discover) || !HAVE_MDNS)
 		return;
 	struct mdns_cfg mc = { .verbose = vflag(d) };
 	/* one socket set for both: the interfaces of advertise, else of discover */
@@ -388,9 +395,44 @@ static void mdns_up(struct dipusd *d)
 	unsigned nifs = adv && c->nadv_ifaces ? c->nadv_ifaces : c->ndisc_ifaces;
 	if (adv && c->discover && !same_ifaces(d->conf.adv_ifaces, c->nadv_ifaces,
 	                                      d->conf.disc_ifaces, c->ndisc_ifaces))
-		nifs = 0;  /* different lists: every interface (each side filters its own) */
+		nifs = 0;  /* different lists: every interface */
 	for (unsigned i = 0; i < nifs && i < 8; i++)
 		mc.ifaces[mc.nifaces++] = ifs[i];
+	/* what to advertise: the exporter's addresses; a wildcard means every address of
+	 * each interface, loopback ones are never advertised */
+	char addrs[SEP_EXPORTER_MAX_LISTEN][64];
+	size_t n = adv ? sep_exporter_addrs(d->ex, addrs, SEP_EXPORTER_MAX_LISTEN) : 0;
+	unsigned port = 0;
+	int reachable = 0, wildcard = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *colon = strrchr(addrs[i], ':');
+		if (!colon)
+			continue;
+		unsigned p = atoi(colon + 1);
+		*colon = 0;
+		char *a = addrs[i];
+		if (a[0] == '[') {
+			a++;
+			a[strcspn(a, "]")] = 0;
+		}
+		if (!strncmp(a, "127.", 4) || !strcmp(a, "::1"))
+			continue;
+		if (!reachable)
+			port = p;
+		reachable = 1;
+		if (!strcmp(a, "0.0.0.0") || !strcmp(a, "::") || !*a)
+			wildcard = 1;
+		else if (mc.naddrs < MDNS_MAX_ADDRS)
+			mc.addrs[mc.naddrs++] = a;
+	}
+	if (wildcard)
+		mc.naddrs = 0;
+	if (adv && !reachable) {
+		msg("advertise: the exporter listens on loopback only: nothing to advertise");
+		adv = 0;
+		if (!c->discover)
+			return;
+	}
 	char err[NS_ERR_MAX];
 	d->mdns = mdns_new(d->lp, &mc, err, sizeof err);
 	if (!d->mdns) {
@@ -398,20 +440,7 @@ static void mdns_up(struct dipusd *d)
 		return;
 	}
 	if (adv) {
-		char addrs[SEP_EXPORTER_MAX_LISTEN][64];
-		size_t n = sep_exporter_addrs(d->ex, addrs, SEP_EXPORTER_MAX_LISTEN);
-		unsigned port = 0;
-		int reachable = 0;
-		for (size_t i = 0; i < n; i++) {
-			char *colon = strrchr(addrs[i], ':');
-			if (!colon)
-				continue;
-			port = atoi(colon + 1);
-			reachable |= strncmp(addrs[i], "127.", 4) && strncmp(addrs[i], "[::1]", 5);
-		}
-		if (!reachable)
-			msg("advertise: the exporter listens on loopback only: nothing to advertise");
-		else if (mdns_advertise(d->mdns, ns_host(), port, d->fp, "1-2", err, sizeof err) < 0)
+		if (mdns_advertise(d->mdns, ns_host(), port, d->fp, "1-2", err, sizeof err) < 0)
 			msg("advertise: %s", err);
 		else if (vflag(d))
 			msg("advertising %s port %u, key %s", ns_host(), port, d->fp);
