@@ -458,6 +458,10 @@ static int exporter_up(struct dipusd *d, char *err, size_t errlen)
 	const struct conf *c = &d->conf;
 	if (!c->export)
 		return 0;
+	if (!sep_exporter_bind) {
+		msg("exporter: not in this build yet");
+		return 0;
+	}
 	struct sep_exporter_cfg ec;
 	sep_exporter_defaults(&ec);
 	for (unsigned i = 0; i < c->nlisten; i++)
@@ -467,10 +471,6 @@ static int exporter_up(struct dipusd *d, char *err, size_t errlen)
 	ec.handshake_ms = c->handshake_timeout * 1000;
 	ec.idle_ms = c->idle_timeout * 1000;
 	ec.verbose = vflag(d);
-	if (!sep_exporter_bind) {
-		msg("exporter: not in this build yet");
-		return 0;
-	}
 	d->ex = sep_exporter_bind(d->lp, &ec, err, errlen);
 	if (!d->ex)
 		return -1;

@@ -63,7 +63,7 @@ while time.time() < end:
 EOF
 NOTIFY_PID=$!
 _pids="$_pids $NOTIFY_PID"
-wait_for 5 test -S "$NOTIFY"
+wait_for 30 test -S "$NOTIFY" || fail dipusd-local/notify-listener "python3 did not bind $NOTIFY"
 mkfifo "$T/ready"
 spawn "${CLI_ENV[@]}" NOTIFY_SOCKET="$NOTIFY" bash -c 'exec "$0" dipusd -v -p "$1" -d 3 3>"$2" 2>>"$3"' \
 	"$DIPUS" "$T/dipusd.pid" "$T/ready" "$LOG"
@@ -73,8 +73,8 @@ expect_eq dipusd-local/ready-fd '\n' "$ready"
 # ready means the services are published already
 upper=$(find "$CLI_ROOT/local" -name 'upper.cli...*' -type s | head -n 1)
 [ -n "$upper" ] && pass dipusd-local/service-at-ready || fail dipusd-local/service-at-ready "no socket"
-wait_for 5 grep -qx 'READY=1' "$T/notify.out" && pass dipusd-local/notify-socket ||
-	fail dipusd-local/notify-socket "got: $(cat "$T/notify.out")"
+wait_for 10 grep -qx 'READY=1' "$T/notify.out" && pass dipusd-local/notify-socket ||
+	fail dipusd-local/notify-socket "got: $(cat "$T/notify.out"); log: $(grep NOTIFY "$LOG")"
 expect_eq dipusd-local/pidfile "$D_PID" "$(cat "$T/dipusd.pid" 2>/dev/null)"
 run sh -c "echo hello | '$DIPUS' dcat upper"
 expect_eq dipusd-local/service-dcat HELLO "$(cat "$OUT")"
