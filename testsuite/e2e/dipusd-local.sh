@@ -144,4 +144,42 @@ left=$(find "$CLI_ROOT/local" "$CLI_ROOT/imported" -type s 2>/dev/null)
 expect_eq dipusd-local/term-removed "" "$left"
 [ ! -e "$T/dipusd.pid" ] && pass dipusd-local/pidfile-removed || fail dipusd-local/pidfile-removed "still there"
 grep -qx 'STOPPING=1' "$T/notify.out" && pass dipusd-local/notify-stopping || fail dipusd-local/notify-stopping "$(cat "$T/notify.out")"
+
+# ---- -S: messages go to syslog (/dev/log; a private one in a mount namespace) ----
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	mkdir -p "$T/dev" && touch "$T/dev/null" "$T/dev/urandom" "$T/dev/random"
+	printf 'export off\nadvertise off\ndiscover off\n' >"$CONF"
+	cat >"$T/syslog.py" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+while True:
+    try:
+        m = s.recv(4096)
+    except socket.timeout:
+        break
+    print(m.decode(errors="replace"), flush=True)
+    if b"stopped" in m:
+        break
+EOF
+	cat >"$T/syslog.sh" <<EOF
+for n in null urandom random; do mount --bind /dev/\$n "$T/dev/\$n" || exit 1; done
+python3 "$T/syslog.py" "$T/dev/log" >"$T/syslog.out" &
+i=0; while [ ! -S "$T/dev/log" ] && [ \$i -lt 400 ]; do sleep 0.05; i=\$((i+1)); done
+mount --rbind "$T/dev" /dev || exit 1
+"$DIPUS" dipusd -S -d 3 3>"$T/ready2" 2>"$T/syslog.stderr" &
+d=\$!
+cat "$T/ready2" >/dev/null
+kill -TERM \$d; wait \$d
+wait
+EOF
+	mkfifo "$T/ready2"
+	in_cli timeout 60 unshare -m sh "$T/syslog.sh"
+	grep -q 'dipusd\[[0-9]*\]: started' "$T/syslog.out" && grep -q 'dipusd\[[0-9]*\]: stopped' "$T/syslog.out" &&
+		[ ! -s "$T/syslog.stderr" ] && pass dipusd-local/syslog ||
+		fail dipusd-local/syslog "syslog: $(head -c 300 "$T/syslog.out"); stderr: $(head -c 200 "$T/syslog.stderr")"
+else
+	skip dipusd-local/syslog "needs root and unshare -m"
+fi
 exit 0
