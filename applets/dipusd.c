@@ -43,19 +43,9 @@
 #pragma weak mdns_browse
 #pragma weak mdns_free
 #endif
-/* GLUE until the exporter module (branch xport) is merged: weak references, so this
- * builds and runs without it (no export). */
-#pragma weak sep_exporter_defaults
-#pragma weak sep_exporter_bind
-#pragma weak sep_exporter_run
-#pragma weak sep_exporter_reload_keys
-#pragma weak sep_exporter_addrs
-#pragma weak sep_exporter_fingerprint
-#pragma weak sep_exporter_stop
-int tls_known_hosts_has_fp(const char *fp) __attribute__((weak));
-struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
-                                       unsigned flags, const char *expect_fp, char *err,
-                                       size_t errlen) __attribute__((weak));
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SEP_VERSIONS STR(SEP_VERSION_MIN) "-" STR(SEP_VERSION_MAX)   /* TXT sep= */
 
 const char dipusd_usage[] =
 	"usage: dipusd [-f FILE] [-S] [-v] [-d FD] [-p PIDFILE] [-t]\n"
@@ -237,7 +227,7 @@ static void seen_eval(struct dipusd *d, struct seen *s)
 {
 	char err[NS_ERR_MAX];
 	int want = d->conf.discover && d->conf.trust == CONF_TRUST_KNOWN;
-	int trusted = want && tls_known_hosts_has_fp ? tls_known_hosts_has_fp(s->fp) : 0;
+	int trusted = want ? tls_known_hosts_has_fp(s->fp) : 0;
 	if (!trusted) {
 		if (s->imp)
 			seen_stop(d, s, want ? "its key is no longer in known_hosts" : "trust none");
@@ -258,8 +248,6 @@ static void seen_eval(struct dipusd *d, struct seen *s)
 		s->said = 1;
 		return;
 	}
-	if (!sep_import_start_fp)
-		return;
 	s->imp = sep_import_start_fp(d->lp, s->uri, NS_IMPORTED, vflag(d) ? SEP_IMPORT_VERBOSE : 0,
 	                             s->fp, err, sizeof err);
 	if (!s->imp)
@@ -440,7 +428,7 @@ static void mdns_up(struct dipusd *d)
 		return;
 	}
 	if (adv) {
-		if (mdns_advertise(d->mdns, ns_host(), port, d->fp, "1-2", err, sizeof err) < 0)
+		if (mdns_advertise(d->mdns, ns_host(), port, d->fp, SEP_VERSIONS, err, sizeof err) < 0)
 			msg("advertise: %s", err);
 		else if (vflag(d))
 			msg("advertising %s port %u, key %s", ns_host(), port, d->fp);
@@ -458,10 +446,6 @@ static int exporter_up(struct dipusd *d, char *err, size_t errlen)
 	const struct conf *c = &d->conf;
 	if (!c->export)
 		return 0;
-	if (!sep_exporter_bind) {
-		msg("exporter: not in this build yet");
-		return 0;
-	}
 	struct sep_exporter_cfg ec;
 	sep_exporter_defaults(&ec);
 	for (unsigned i = 0; i < c->nlisten; i++)
@@ -716,7 +700,8 @@ int dipusd_main(int argc, char **argv)
 		msg("no key yet: made one in %s (%s)", tls_conf_dir(), d.fp);
 	}
 	if (exporter_up(&d, e2, sizeof e2) < 0)
-		die(errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO, "exporter: %s", e2);
+		die(errno == ENOKEY || errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO,
+		    "exporter: %s", e2);
 	if (d.conf.user[0]) {
 		if (daemon_drop(d.conf.user, e2, sizeof e2) < 0)
 			die(DX_REFUSED, "%s", e2);

@@ -4,6 +4,7 @@
 #include "remote.h"
 #include "sep-import.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 const char import_usage[] =
-	"usage: dipus import [-v] URI[/PREFIX]...\n"
+	"usage: dipus import [-v] [--fingerprint FP] URI[/PREFIX]...\n"
 	"\n"
 	"Mirror the services of remote hosts as local proxy sockets until SIGTERM/SIGINT.\n"
 	"  URI: sep://host[:port]         SEP over TLS 1.3 (port 7150 by default)\n"
@@ -22,6 +23,8 @@ const char import_usage[] =
 	"SEP session per URI shared by all its proxies; live; reconnects with backoff\n"
 	"(0.25 s doubling to 30 s); removed on exit.\n"
 	"\n"
+	"  --fingerprint FP  sep://: the exporter must show exactly this key, pinned in\n"
+	"                    known_hosts under any name (not necessarily this host:port)\n"
 	"  -v   log proxies appearing and vanishing, and each (re)connect\n"
 	"  -h   this help\n";
 
@@ -39,11 +42,17 @@ int import_main(int argc, char **argv)
 {
 	unsigned flags = 0;
 	int c;
-	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	const char *fp = NULL;
+	static const struct option lo[] = { { "help", no_argument, NULL, 'h' },
+	                                    { "fingerprint", required_argument, NULL, 'F' },
+	                                    { 0, 0, 0, 0 } };
 	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			flags |= SEP_IMPORT_VERBOSE;
+			break;
+		case 'F':
+			fp = optarg;
 			break;
 		case 'h':
 			fputs(import_usage, stdout);
@@ -72,11 +81,11 @@ int import_main(int argc, char **argv)
 	int rc = DX_OK;
 	for (int i = 0; i < n; i++) {
 		const char *uri = argv[optind + i];
-		imps[i] = sep_import_start(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
-		                           flags, err, sizeof err);
+		imps[i] = sep_import_start_fp(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
+		                              flags, fp, err, sizeof err);
 		if (!imps[i]) {
 			msg("%s", err);
-			rc = DX_IO;
+			rc = errno == EINVAL ? DX_USAGE : DX_IO;
 			break;
 		}
 	}

@@ -42,6 +42,7 @@ struct sep_import {
 	struct remote_uri uri;
 	char uristr[600];
 	char hostport[300];
+	char expect_fp[80];         /* sep://: the key the exporter must show ("" any pinned) */
 	unsigned port;
 	enum ns_scope scope;
 	mode_t mode;
@@ -728,6 +729,8 @@ static void imp_conn_io(struct loop *lp, int fd, unsigned events, void *arg)
 			imp_failed(imp, "cannot start a TLS session");
 			return;
 		}
+		if (imp->expect_fp[0])
+			tls_conn_expect(imp->tls, imp->expect_fp);
 	}
 	if (imp->state == IMP_TLS)
 		imp_tls_step(imp);
@@ -873,10 +876,32 @@ static void imp_session_start(struct sep_import *imp)
 struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
                                     unsigned flags, char *err, size_t errlen)
 {
+	return sep_import_start_fp(lp, uri, scope, flags, NULL, err, errlen);
+}
+
+struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
+                                       unsigned flags, const char *expect_fp, char *err,
+                                       size_t errlen)
+{
 	struct sep_import *imp = xcalloc(1, sizeof *imp);
 	if (remote_parse(uri, &imp->uri, err, errlen) < 0) {
 		free(imp);
 		return NULL;
+	}
+	if (expect_fp) {
+#if ENABLE_TLS
+		int fp_ok = tls_fp_valid(expect_fp);
+#else
+		int fp_ok = 0;
+#endif
+		if (imp->uri.scheme != REMOTE_SEP || !fp_ok) {
+			snprintf(err, errlen, "%s: %s", uri, imp->uri.scheme != REMOTE_SEP ?
+			         "an expected key needs sep:// (TLS)" : "not a fingerprint (SHA256:...)");
+			free(imp);
+			errno = EINVAL;
+			return NULL;
+		}
+		snprintf(imp->expect_fp, sizeof imp->expect_fp, "%s", expect_fp);
 	}
 	if (sep_svr_check_query(imp->uri.query, err, errlen) < 0) {
 		free(imp);

@@ -36,7 +36,12 @@ int tls_fp_valid(const char *fp);
  * remove) or an unreadable/unsafe file. */
 int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen);
 int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen);
-/* authorized_keys: "SHA256:... [comment]" lines. 1 authorized, 0 not, -1 error. */
+/* 1 if fp is pinned in known_hosts under any name (a discovered exporter is found by
+ * its key, not by the address it answered from), else 0 (also for an unreadable file). */
+int tls_known_hosts_has_fp(const char *fp);
+/* authorized_keys: "SHA256:... [comment]" lines; a line "*" lets any key that proves
+ * itself in the handshake in (opt-in, doc/keys.md). tls_authorized reads the file and
+ * matches fp exactly (not "*"): 1 listed, 0 not, -1 error. */
 int tls_authorized(const char *fp, char *err, size_t errlen);
 /* Append "fp comment" to authorized_keys (made 0600): 0 added, 1 there already, -1. */
 int tls_authorize_add(const char *fp, const char *comment, char *err, size_t errlen);
@@ -46,6 +51,16 @@ enum tls_role { TLS_CLIENT, TLS_SERVER };
 struct tls_ctx;
 struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *x);
+/* Server: authorized_keys is read into memory when the context is made (a file that is
+ * unsafe or unreadable fails tls_ctx_new), and again here (SIGHUP); handshakes then
+ * never read the file. On -1 the keys loaded before stay in force. */
+#define TLS_AUTH_MAX 4096
+int tls_ctx_load_authorized(struct tls_ctx *x, char *err, size_t errlen);
+/* Load it again if the file changed since (a stat per call): adding a key needs no
+ * restart. A file we cannot reach any more (after a privilege drop) changes nothing. */
+void tls_ctx_refresh_authorized(struct tls_ctx *x);
+/* How many keys are loaded; *any set if "*" is among them. */
+size_t tls_ctx_authorized_count(const struct tls_ctx *x, int *any);
 const char *tls_ctx_fingerprint(const struct tls_ctx *x);  /* our own key's */
 
 /* One session over a connected, non-blocking socket fd (the caller owns the fd).
@@ -55,8 +70,17 @@ const char *tls_ctx_fingerprint(const struct tls_ctx *x);  /* our own key's */
  * trust_unknown any key the client proves is let in (dipus pair, where a person checks). */
 struct tls_conn;
 struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int trust_unknown);
+/* Client, before the handshake: the exporter must show exactly the key fp, and fp must
+ * be pinned in known_hosts under any name (tls_known_hosts_has_fp), whatever host:port
+ * it was reached at: for an exporter found by its key (discovery). Otherwise the
+ * handshake fails: errno EPERM "showed key X, not the expected Y" (both named), or
+ * EACCES "not trusted here". -1/EINVAL for a server or a malformed fp. */
+int tls_conn_expect(struct tls_conn *c, const char *fp);
 /* Advance the handshake: 0 done, 1 wants the fd readable, 2 writable, -1 failed
- * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS). */
+ * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS; errno
+ * the kind: EACCES a key refused (either side), EPERM a changed pin, EBUSY the exporter
+ * is busy, ENODATA the peer left before sending a byte (a probe), ECONNRESET the
+ * connection ended, EPROTO anything else). */
 int tls_handshake(struct tls_conn *c, char *err, size_t errlen);
 /* Drive the handshake to the end within ms, polling the fd. 0 or -1 with err. */
 int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen);
@@ -79,6 +103,11 @@ ssize_t tls_write(void *conn, const void *buf, size_t n);
 size_t tls_pending(void *conn);   /* decrypted bytes waiting inside TLS */
 int tls_wants_write(void *conn);  /* 1 while an encrypted record waits for the fd */
 void tls_conn_free(struct tls_conn *c); /* sends close_notify (best effort) */
+
+/* Server: refuse a just-accepted connection because of our own bounds, telling the
+ * client so (its handshake fails with errno EBUSY, "the exporter is busy"). Best effort,
+ * never blocks; the caller closes fd. */
+void tls_refuse_busy(int fd);
 
 /* First byte of what the peer sent, without consuming it: 1 a TLS handshake record,
  * 0 something else (plaintext SEP), -1 nothing yet / error. For an exporter that must
