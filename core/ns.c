@@ -48,10 +48,81 @@ const char *ns_scope_name(enum ns_scope s)
 	return scope_dirs[scope_index(s)];
 }
 
+int ns_clean_path(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (in[0] != '/' || outlen < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	out[o++] = '/';
+	for (const char *p = in; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* "//" and "/./" say nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* up one, lexically: what a link would make of it is not asked */
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o + (o > 1) + n >= outlen) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+/* The default root: CONFIG_DEFAULT_ROOT, or where its parent does not exist (Android
+ * has no /tmp) the same name in $TMPDIR. */
+static const char *default_root(void)
+{
+	static char def[NS_PATH_MAX];
+	if (def[0])
+		return def;
+	const char *d = CONFIG_DEFAULT_ROOT, *base = strrchr(d, '/');
+	const char *tmp = getenv("TMPDIR");
+	char parent[NS_PATH_MAX];
+	struct stat st;
+	snprintf(parent, sizeof parent, "%.*s", base ? (int)(base - d) : 0, d);
+	if (base && tmp && tmp[0] == '/' && stat(parent[0] ? parent : "/", &st) < 0 &&
+	    errno == ENOENT && !xsnprintf(parent, sizeof parent, "%s%s", tmp, base) &&
+	    !ns_clean_path(parent, def, sizeof def))
+		return def;
+	snprintf(def, sizeof def, "%s", d);
+	return def;
+}
+
 const char *ns_root(void)
 {
+	/* the root as the walk sees it: "//", "." and ".." spelled away, no trailing '/'
+	 * (so "/tmp/link/." is the link /tmp/link, and refused as one) */
+	static char clean[NS_PATH_MAX], seen[NS_PATH_MAX];
 	const char *r = getenv("DIPUS_ROOT");
-	return (r && *r) ? r : CONFIG_DEFAULT_ROOT;
+	if (!r || !*r)
+		return default_root();
+	if (r[0] != '/' || strlen(r) >= NS_PATH_MAX)
+		return r;  /* refused by ns_open_root as it is */
+	if (strcmp(r, seen)) {
+		snprintf(seen, sizeof seen, "%s", r);
+		if (ns_clean_path(r, clean, sizeof clean) < 0)
+			snprintf(clean, sizeof clean, "%s", r);
+	}
+	return clean;
 }
 
 const char *ns_host(void)
@@ -165,6 +236,28 @@ static int may_remove_at(int dirfd, const struct stat *st)
 	return !(d.st_mode & S_ISVTX) || st->st_uid == me || d.st_uid == me;
 }
 
+/* A root we just made as root: mkroot's modes (the root and local/, exported/,
+ * imported/ 1777, users/ 0755), the scope directories made now, so that a user (or an
+ * exporter dropped to nobody) finds them. Only what this process made is chmod-ed. */
+static void make_shared(int rfd)
+{
+	static const char *const dirs[] = { "local", "exported", "imported", "users" };
+	struct stat st;
+	if (fstat(rfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return;  /* not the directory our mkdir made */
+	fchmod(rfd, 01777);
+	for (int i = 0; i < 4; i++) {
+		if (mkdirat(rfd, dirs[i], 0700) < 0)
+			continue;  /* someone was quicker: ns_open_dir's checks judge it */
+		int fd = open_dir_at(rfd, dirs[i]);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && st.st_uid == 0)
+				fchmod(fd, i < 3 ? 01777 : 0755);
+			close(fd);
+		}
+	}
+}
+
 int ns_open_root(int create, char *err, size_t errlen)
 {
 	char root[NS_PATH_MAX];
@@ -188,10 +281,16 @@ int ns_open_root(int create, char *err, size_t errlen)
 		if (check_dir_stat(&pst, parent, why, sizeof why) < 0)
 			return fail(EPERM, err, errlen, "%s: not created, its parent is not safe: %s", root,
 			            why);
+		/* made by root in a directory only root controls: a shared root, as
+		 * 'dipus mkroot' makes it (an exporter that drops to nobody, users' helpers);
+		 * otherwise the user's private namespace */
+		int shared = geteuid() == 0 && pst.st_uid == 0;
 		if (mkdir(root, 0700) < 0 && errno != EEXIST)
 			return fail(errno == EACCES ? EPERM : errno, err, errlen, "%s: cannot create: %s",
 			            root, strerror(errno));
 		fd = open_dir_at(AT_FDCWD, root);
+		if (fd >= 0 && shared)
+			make_shared(fd);
 	}
 	struct stat st;
 	if (fd < 0)
@@ -260,9 +359,12 @@ int ns_check_proto(const char *proto, char *err, size_t errlen)
 	if (strlen(proto) >= NS_PATH_MAX)
 		return fail(EINVAL, err, errlen, "%.40s...: protocol path too long", proto);
 	const char *p = proto;
-	for (;;) {
+	for (int depth = 1;; depth++) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (depth > WALK_MAX_DEPTH)
+			return fail(EINVAL, err, errlen, "%.40s...: a protocol path has at most %d "
+			            "components (the resolver looks no deeper)", proto, WALK_MAX_DEPTH);
 		if (n == 0)
 			return fail(EINVAL, err, errlen, "%s: empty component in the protocol path "
 			            "(write a/b, not a//b or a/)", proto);
@@ -382,6 +484,9 @@ static int parse_query(const char *q, int allow_abs, struct query *out, char *er
 	if (q[0] == '/') {
 		if (!allow_abs)
 			return fail(EINVAL, err, errlen, "%s: absolute paths are not accepted here", q);
+		/* one spelling: "//", "." and ".." would otherwise walk around the root's
+		 * no-link rule (the inside-the-root test is on this form) */
+		ns_clean_path(q, out->a, sizeof out->a);
 		out->kind = Q_ABS;
 		return 0;
 	}
@@ -840,12 +945,16 @@ static int sock_at(int op, int sock, int dirfd, const char *base)
 
 /* Open the directory that holds path: from the root with O_NOFOLLOW when path is in
  * the tree, else the parent as the system resolves it. base receives the last part. */
-static int open_parent(const char *path, char base[NS_PATH_MAX])
+static int open_parent(const char *given, char base[NS_PATH_MAX])
 {
-	char dir[NS_PATH_MAX], err[NS_ERR_MAX];
+	char dir[NS_PATH_MAX], err[NS_ERR_MAX], path[NS_PATH_MAX];
+	if (given[0] != '/' || ns_clean_path(given, path, sizeof path) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	const char *root = ns_root(), *slash = strrchr(path, '/');
 	size_t rl = strlen(root);
-	if (path[0] != '/' || !slash[1] ||
+	if (!slash[1] ||
 	    xsnprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)) {
 		errno = EINVAL;
 		return -1;
@@ -1103,11 +1212,20 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (fd < 0)
 		goto fail;
 	step = "bind";
-	for (int i = 0; i < 8 && r < 0; i++) {
+	for (int i = 0, again = 0; i < 8 && r < 0; i++) {
 		/* a stale one of an earlier process with our pid: the next number */
 		snprintf(tmp, sizeof tmp, ".tmp.%d.%u", (int)getpid(), seq++);
 		r = sock_at(AT_BIND, fd, dfd, tmp);
 		e = errno;
+		if (r < 0 && e == ENOENT && again++ < 2) {
+			/* the directory went with its last socket (prune_dirs) meanwhile */
+			close(dfd);
+			if ((dfd = ns_open_dir(scope, proto, 1, err, errlen)) < 0) {
+				close(fd);
+				return -1;
+			}
+			continue;
+		}
 		if (r < 0 && e != EADDRINUSE)
 			break;
 	}
@@ -1163,6 +1281,31 @@ fail:
 	return fail(e == EACCES ? EPERM : e, err, errlen, "%s: %s: %s", dirpath, step, strerror(e));
 }
 
+/* After the last socket of a proto directory went: remove the proto directories of
+ * s that are now empty and ours, deepest first, never the scope directory. rmdir()
+ * itself refuses one that is not empty; a publisher that opened one just before is
+ * told ENOENT at bind and opens it afresh (ns_publish_as). */
+static void prune_dirs(const struct ns_service *s)
+{
+	char scope[NS_PATH_MAX], path[NS_PATH_MAX], base[NS_PATH_MAX];
+	if (!s->proto[0] || ns_scope_dir(s->scope, scope, sizeof scope) ||
+	    xsnprintf(path, sizeof path, "%s/%s", scope, s->proto))
+		return;
+	size_t sl = strlen(scope);
+	for (int i = 0; i <= WALK_MAX_DEPTH && strlen(path) > sl; i++) {
+		int dfd = open_parent(path, base);
+		struct stat st;
+		int gone = dfd >= 0 && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		           S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		           unlinkat(dfd, base, AT_REMOVEDIR) == 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (!gone)
+			return;
+		*strrchr(path, '/') = 0;
+	}
+}
+
 int ns_unpublish(const struct ns_service *s, int listen_fd)
 {
 	(void)listen_fd;
@@ -1180,6 +1323,8 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 		errno = ESTALE;
 	int e = errno;
 	close(dfd);
+	if (r == 0)
+		prune_dirs(s);
 	errno = e;
 	return r;
 }

@@ -64,14 +64,21 @@ struct ns_list {
 	size_t n, cap;
 };
 
-const char *ns_root(void);           /* $DIPUS_ROOT, else CONFIG_DEFAULT_ROOT */
+/* $DIPUS_ROOT, else CONFIG_DEFAULT_ROOT (or, where its parent such as /tmp does not
+ * exist, $TMPDIR/dipus), spelled as ns_clean_path() does. */
+const char *ns_root(void);
+/* Lexically normalise an absolute path: "//" and "/./" collapse, ".." removes the
+ * component before it (no link is asked about), no trailing '/'. 0, or -1 (EINVAL
+ * relative, ENAMETOOLONG). */
+int ns_clean_path(const char *in, char *out, size_t outlen);
 const char *ns_host(void);           /* $DIPUS_HOST, else the node name */
 const char *ns_scope_name(enum ns_scope s); /* "local", "exported", "users", "imported" */
 /* The scope's directory: "<root>/local", ..., "<root>/users/<me>". 0, -1 if cut short. */
 int ns_scope_dir(enum ns_scope scope, char *out, size_t outlen);
 
-/* Check the root (and create it 0700 when create, it does not exist and its parent is
- * safe: it is then the user's private namespace). Returns an O_DIRECTORY fd or -1. */
+/* Check the root (and create it when create, it does not exist and its parent is safe:
+ * 0700, the user's private namespace; or, made by root in a root-owned parent, a
+ * shared root with mkroot's modes). Returns an O_DIRECTORY fd or -1. */
 int ns_open_root(int create, char *err, size_t errlen);
 /* Open (and with create, make) the directory of scope + proto under the root, checking
  * every component (a directory of another non-root user is refused). Returns a

@@ -979,10 +979,10 @@ static void handle_window(struct sep_session *s, struct chan *c, const struct se
 	uint32_t inc;
 	if (sep_parse_u32(f, &inc))
 		return fail(s, SEP_E_PROTOCOL, "bad WINDOW on channel %u", c->id);
+	if (c->op != SEP_OP_CONNECT)  /* LIST and WATCH carry no DATA, so no credit */
+		return fail(s, SEP_E_PROTOCOL, "WINDOW on channel %u that takes none", c->id);
 	if (!c->accepted)
 		return fail(s, SEP_E_PROTOCOL, "WINDOW before ACCEPT on channel %u", c->id);
-	if (c->op != SEP_OP_CONNECT)
-		return;
 	uint64_t cr = (uint64_t)c->credit + inc;
 	if (cr > SEP_MAX_CREDIT)
 		return fail(s, SEP_E_PROTOCOL, "WINDOW overflow on channel %u", c->id);

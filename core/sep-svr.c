@@ -12,35 +12,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
+	__attribute__((format(printf, 3, 0)));
+static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
+{
+	snprintf(err, errlen, fmt, q);
+	errno = EINVAL;
+	return -1;
+}
+
 int sep_svr_check_query(const char *q, char *err, size_t errlen)
 {
 	if (!q || !*q)
 		return 0;
-	if (strlen(q) >= NS_PATH_MAX) {
-		snprintf(err, errlen, "query too long");
-		return -1;
-	}
-	if (q[0] == '/') {
-		snprintf(err, errlen, "%s: absolute paths are not offered", q);
-		return -1;
-	}
+	if (strlen(q) >= NS_PATH_MAX)
+		return bad_query(err, errlen, "query too long%s", "");
+	if (q[0] == '/')
+		return bad_query(err, errlen, "%s: absolute paths are not offered", q);
 	for (const char *c = q; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			snprintf(err, errlen, "control character in the query");
-			return -1;
-		}
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return bad_query(err, errlen, "control character in the query%s", "");
 	const char *p = q;
 	for (;;) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 0 && e) {
-			snprintf(err, errlen, "%s: empty path component", q);
-			return -1;
-		}
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			snprintf(err, errlen, "%s: '.' and '..' are not allowed in a query", q);
-			return -1;
-		}
+		if (n == 0 && e)
+			return bad_query(err, errlen, "%s: empty path component", q);
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return bad_query(err, errlen, "%s: '.' and '..' are not allowed in a query", q);
 		if (!e)
 			return 0;
 		p = e + 1;
@@ -99,14 +98,13 @@ static int connect_exact(unsigned scopes, const char *q, struct ns_service *svc,
 	}
 	int e = errno;
 	if (!s.path[0] && e != ENOENT) {
-		*code = DX_REFUSED;  /* an unusable root: err says why */
+		*code = SEP_E_REFUSED;  /* an unusable root: err says why */
 	} else if (!s.path[0]) {
 		snprintf(err, errlen, "%s: no such service", q);
-		*code = DX_NOMATCH;
+		*code = SEP_E_NOSERVICE;
 	} else {
 		snprintf(err, errlen, "%s: %s", s.rel, strerror(e));
-		*code = (e == EACCES || e == EPERM) ? DX_REFUSED :
-		        e == ECONNREFUSED || e == ENOENT ? DX_NOMATCH : DX_IO;
+		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
 	}
 	return -1;
 }
@@ -120,12 +118,12 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 	struct ns_list l = { 0 };
 	int n = sep_svr_list(scopes, q, &l, err, errlen);
 	if (n < 0) {
-		*code = DX_REFUSED;
+		*code = errno == EINVAL ? SEP_E_BADQUERY : SEP_E_REFUSED;
 		return -1;
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "%s: no such service", *q ? q : "(everything)");
-		*code = DX_NOMATCH;
+		*code = SEP_E_NOSERVICE;
 		ns_list_free(&l);
 		return -1;
 	}
@@ -147,8 +145,7 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 	if (fd < 0) {
 		/* the most telling reason: permission first, then the first failure */
 		snprintf(err, errlen, "%s: %s", first_rel ? first_rel : q, strerror(first_errno));
-		*code = (first_errno == EACCES || first_errno == EPERM) ? DX_REFUSED :
-		        first_errno == ECONNREFUSED || first_errno == ENOENT ? DX_NOMATCH : DX_IO;
+		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
 	} else {
 		fd_set_nonblock(fd, 1);  /* close-on-exec already: ns_connect makes it so */
 	}
@@ -253,7 +250,7 @@ static int ops_list(void *arg, const char *query, struct ns_list *out, int *code
 	struct sep_svr *v = arg;
 	int n = sep_svr_list(v->scopes, query, out, err, errlen);
 	if (n < 0) {
-		*code = SEP_E_BADQUERY;
+		*code = errno == EINVAL ? SEP_E_BADQUERY : SEP_E_REFUSED;
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
 		return -1;
 	}
@@ -263,17 +260,9 @@ static int ops_list(void *arg, const char *query, struct ns_list *out, int *code
 static int ops_connect(void *arg, const char *query, int *code, char *err, size_t errlen)
 {
 	struct sep_svr *v = arg;
-	int dx;
-	int fd = sep_svr_connect(v->scopes, query, NULL, &dx, err, errlen);
-	if (fd < 0) {
-		/* a refused query, permission denied, nothing there */
-		*code = dx == DX_NOMATCH ? (strstr(err, "no such service") ? SEP_E_NOSERVICE : SEP_E_REFUSED)
-		        : dx == DX_REFUSED ? (strstr(err, "not allowed") || strstr(err, "not offered") ||
-		                              strstr(err, "component") || strstr(err, "control")
-		                              ? SEP_E_BADQUERY : SEP_E_REFUSED)
-		        : SEP_E_REFUSED;
+	int fd = sep_svr_connect(v->scopes, query, NULL, code, err, errlen);
+	if (fd < 0)
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
-	}
 	return fd;
 }
 
@@ -281,6 +270,13 @@ static void ops_watch_event(void *arg, int appeared, const struct ns_service *s)
 {
 	struct svr_watch *w = arg;
 	sep_watch_event(w->s, w->chan, appeared ? SEP_REC_APPEARED : SEP_REC_VANISHED, s);
+}
+
+/* A WATCH refused: a bad query, a bound (inotify's, or ours), or an unusable root. */
+static int watch_code(int e)
+{
+	return e == EINVAL ? SEP_E_BADQUERY :
+	       e == EMFILE || e == ENFILE || e == ENOSPC || e == ENOMEM ? SEP_E_LIMIT : SEP_E_REFUSED;
 }
 
 static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
@@ -294,14 +290,14 @@ static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, cons
 	/* arm the monitor first, then report what exists: nothing is lost in between */
 	w->w = sep_svr_watch_start(v->lp, v->scopes, query, ops_watch_event, w, err, errlen);
 	if (!w->w) {
-		*code = SEP_E_BADQUERY;
+		*code = watch_code(errno);
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
 		free(w);
 		return -1;
 	}
 	struct ns_list l = { 0 };
 	if (sep_svr_list(v->scopes, query, &l, err, errlen) < 0) {
-		*code = SEP_E_BADQUERY;
+		*code = watch_code(errno);
 		sep_svr_watch_stop(w->w);
 		free(w);
 		ns_list_free(&l);

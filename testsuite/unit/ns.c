@@ -234,8 +234,10 @@ static void test_limits_and_publish(void)
 	setenv("DIPUS_HOST", "h", 1);
 	int fd = ns_publish(NS_LOCAL, "echo", "text/plain", 0666, (gid_t)-1, 8, &s, err, sizeof err);
 	struct stat st;
-	check(fd >= 0 && stat(root, &st) == 0 && (st.st_mode & 07777) == 0700,
-	      "a missing root is created 0700 on first publish", "fd=%d err=%s", fd, err);
+	/* (made by root in a directory of root's: a shared root, mkroot's 1777) */
+	check(fd >= 0 && stat(root, &st) == 0 &&
+	      (st.st_mode & 07777) == (geteuid() == 0 ? 01777u : 0700u),
+	      "a missing root is created 0700 on first publish (1777 by root)", "fd=%d err=%s", fd, err);
 	char want[256];
 	xsnprintf(want, sizeof want, "%s/local/text/plain/echo.h...0", root);
 	check(!strcmp(s.path, want) && !strcmp(s.rel, "text/plain/echo.h...0") && s.n == 0,
@@ -465,6 +467,64 @@ static void test_connect_exact(void)
 	      before, fd_count());
 }
 
+/* what the resolver cannot see is refused at publish; empty proto directories go with
+ * the last socket in them */
+static void test_depth_and_dirs(void)
+{
+	char root[256], err[NS_ERR_MAX], proto[NS_PATH_MAX], p[300];
+	struct ns_service s, s2;
+	struct stat st;
+	char shortdir[] = "/tmp/dnd.XXXXXX";  /* 33 components fit sun_path below it */
+	if (!mkdtemp(shortdir))
+		return;
+	chmod(shortdir, 0755);
+	xsnprintf(root, sizeof root, "%s/d", shortdir);
+	setenv("DIPUS_ROOT", root, 1);
+	setenv("DIPUS_HOST", "h", 1);
+	proto[0] = 0;
+	for (int i = 0; i < 33; i++)
+		strcat(proto, i ? "/p" : "p");
+	errno = 0;
+	int fd = ns_publish(NS_LOCAL, "d", proto, 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	check(fd < 0 && errno == EINVAL && strstr(err, "32"),
+	      "a proto of 33 components is refused at publish", "fd %d: %s", fd, err);
+	if (fd >= 0)
+		close(fd);
+	proto[strlen(proto) - 2] = 0;  /* 32 components */
+	fd = ns_publish(NS_LOCAL, "d", proto, 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	struct ns_list l = { 0 };
+	int n = ns_resolve("d", NS_ALL, 0, &l, err, sizeof err);
+	check(fd >= 0 && n == 1, "...32 are published and resolved", "fd %d n %d: %s", fd, n, err);
+	ns_list_free(&l);
+	if (fd >= 0) {
+		ns_unpublish(&s, fd);
+		close(fd);
+	}
+	xsnprintf(p, sizeof p, "%s/local/p", root);
+	check(lstat(p, &st) < 0 && errno == ENOENT, "unpublish removes the empty proto directories",
+	      "%s still there", p);
+	xsnprintf(p, sizeof p, "%s/local", root);
+	check(lstat(p, &st) == 0 && S_ISDIR(st.st_mode), "...not the scope directory", "%s gone", p);
+
+	int f1 = ns_publish(NS_LOCAL, "a", "x/y", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	int f2 = ns_publish(NS_LOCAL, "b", "x/y", 0666, (gid_t)-1, 8, &s2, err, sizeof err);
+	if (f1 >= 0) {
+		ns_unpublish(&s, f1);
+		close(f1);
+	}
+	xsnprintf(p, sizeof p, "%s/local/x/y", root);
+	check(f2 >= 0 && lstat(p, &st) == 0, "...a directory still holding a socket stays", "%s", err);
+	if (f2 >= 0) {
+		ns_unpublish(&s2, f2);
+		close(f2);
+	}
+	xsnprintf(p, sizeof p, "%s/local/x", root);
+	check(lstat(p, &st) < 0, "...and goes with its last socket", "%s still there", p);
+	xsnprintf(p, sizeof p, "rm -rf '%s'", shortdir);
+	if (system(p) != 0)
+		fprintf(stderr, "could not remove %s\n", shortdir);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -479,6 +539,7 @@ int main(void)
 	test_limits_and_publish();
 	test_unsafe();
 	test_connect_exact();
+	test_depth_and_dirs();
 	char cmd[300];
 	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1379,6 +1379,9 @@ static void test_malformed(void)
 	Fopen(1, SEP_OP_WATCH, 65536, "");
 	F(SEP_DATA, 1, "abc", 3);
 	expect("DATA on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "DATA on channel 1 that takes none");
+	Fopen(1, SEP_OP_WATCH, 65536, "");
+	Fu32(SEP_WINDOW, 1, 4096);
+	expect("WINDOW on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "WINDOW on channel 1 that takes none");
 	/* not violations: a frame for a channel that ended, a LIST's in-flight EOF */
 	Fopen(1, SEP_OP_LIST, 65536, "");
 	F(SEP_EOF, 1, "", 0);
