@@ -938,6 +938,9 @@ void sep_import_stop(struct sep_import *imp)
 	if (imp->retry)
 		loop_timer_cancel(imp->lp, imp->retry);
 	imp_teardown(imp);
+	/* the session's close during the teardown may have scheduled the failure path */
+	if (imp->fail_timer)
+		loop_timer_cancel(imp->lp, imp->fail_timer);
 #if ENABLE_TLS
 	tls_ctx_free(imp->ctx);
 #endif
