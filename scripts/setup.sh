@@ -15,7 +15,7 @@ for a in "$@"; do
 done
 build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates patch"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
-      hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
+      hyperfine iproute2 stunnel4 python3-zeroconf clang libclang-rt-14-dev procps util-linux passwd psmisc
       file python3 coreutils bc"
 pkgs=$build
 [ "$with_test" = 1 ] && pkgs="$build $test"

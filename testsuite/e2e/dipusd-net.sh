@@ -3,7 +3,7 @@
 # a separate link from a only (no multicast between them):
 #  - dipus pair makes two fresh hosts trust each other (a-b, a-c; one side answering
 #    on stdin), and a "no" changes nothing;
-#  - an exported service on a appears in dls on b and c, and goes with a's clean stop;
+#  - an exported service on a appears on dls on b and c, and goes with a's clean stop;
 #  - dls -w on b shows a's services come and go;
 #  - b and c, not paired, do not import each other (an untrusted key);
 #  - a SIGKILLed dipusd's services go from the others when the session is lost;
@@ -57,7 +57,7 @@ ip -n "${S}d" link set lo up
 ADDR_a=10.233.50.1 ADDR_b=10.233.50.2 ADDR_c=10.233.50.3 ADDR_d=10.233.51.2
 
 # in HOST CMD...: run CMD as that host (its namespace, root, config dir, host name)
-in() {
+on() {
 	local h=$1; shift
 	ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" "$@"
 }
@@ -66,7 +66,7 @@ for h in $HOSTS; do mkdir -p "$T/$h"; done
 cat >"$T/d.conf" <<EOF
 advertise off
 discover off
-service export far cat
+service export far/text cat
 EOF
 mkdir -p "$T/d/conf" && chmod 700 "$T/d/conf" && cp "$T/d.conf" "$T/d/conf/dipusd.conf"
 
@@ -80,7 +80,13 @@ dstart() {
 	eval "PID_$h=$SPAWNED"
 	[ -n "$(timeout 20 cat "$T/$h.ready" | od -An -c)" ]
 }
-svc_in_dls() { in "$1" "$DIPUS" dls 2>/dev/null | grep -q "$2"; }
+# svc_in_dls HOST NAME.HOST: that service is in HOST's dls (one NAME.HOST per line)
+svc_in_dls() { on "$1" "$DIPUS" dls -1 2>/dev/null | grep -qx "$2"; }
+# spawn_on HOST CMD...: spawn (own process group, killed at exit) as that host
+spawn_on() {
+	local h=$1; shift
+	spawn ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" "$@"
+}
 no_svc_in_dls() { ! svc_in_dls "$@"; }
 # ms since $1 (date +%s%N / 1000000)
 since() { echo $(( $(date +%s%N) / 1000000 - $1 )); }
@@ -92,23 +98,23 @@ for h in a b c d; do
 done
 pass dipusd-net/start
 [ -s "$T/a/conf/key.pem" ] && pass dipusd-net/key-made || fail dipusd-net/key-made "no key.pem"
-FP_a=$(in a "$DIPUS" keygen -y) FP_b=$(in b "$DIPUS" keygen -y) FP_c=$(in c "$DIPUS" keygen -y)
-FP_d=$(in d "$DIPUS" keygen -y)
+FP_a=$(on a "$DIPUS" keygen -y) FP_b=$(on b "$DIPUS" keygen -y) FP_c=$(on c "$DIPUS" keygen -y)
+FP_d=$(on d "$DIPUS" keygen -y)
 
 # ---- pairing ----
 # "no" on one side: nothing written on either
-in a "$DIPUS" pair -t 20 </dev/null >"$T/pair-no.a" 2>&1 &
+on a "$DIPUS" pair -t 20 </dev/null >"$T/pair-no.a" 2>&1 &
 pa=$!
-echo n | in b "$DIPUS" pair -t 20 "$ADDR_a" >"$T/pair-no.b" 2>&1
+echo n | on b "$DIPUS" pair -t 20 "$ADDR_a" >"$T/pair-no.b" 2>&1
 rb=$?
 wait $pa; ra=$?
 [ "$ra" = 1 ] && [ "$rb" = 1 ] && ! grep -qs "$FP_b" "$T/a/conf/known_hosts" "$T/a/conf/authorized_keys" &&
 	! grep -qs "$FP_a" "$T/b/conf/known_hosts" "$T/b/conf/authorized_keys" &&
 	pass dipusd-net/pair-no-changes-nothing || fail dipusd-net/pair-no-changes-nothing "rc $ra/$rb: $(cat "$T/pair-no.a" "$T/pair-no.b")"
 # a-b: a waits (answers on stdin), b joins with -y; both show the same code
-in a sh -c "sleep 1; echo y" | in a "$DIPUS" pair -t 20 >"$T/pair.a" 2>&1 &
+on a sh -c "sleep 1; echo y" | on a "$DIPUS" pair -t 20 >"$T/pair.a" 2>&1 &
 pa=$!
-in b "$DIPUS" pair -y -t 20 "$ADDR_a" >"$T/pair.b" 2>&1
+on b "$DIPUS" pair -y -t 20 "$ADDR_a" >"$T/pair.b" 2>&1
 rb=$?
 wait $pa; ra=$?
 code_a=$(sed -n 's/^ *code: //p' "$T/pair.a") code_b=$(sed -n 's/^ *code: //p' "$T/pair.b")
@@ -118,30 +124,30 @@ grep -q "$FP_b" "$T/a/conf/known_hosts" && grep -q "$FP_b" "$T/a/conf/authorized
 	grep -q "$FP_a" "$T/b/conf/known_hosts" && grep -q "$FP_a" "$T/b/conf/authorized_keys" &&
 	pass dipusd-net/pair-both-ways || fail dipusd-net/pair-both-ways "keys not written both ways"
 # a-c the same way; b and c are never paired
-in a "$DIPUS" pair -y -t 20 >"$T/pair2.a" 2>&1 &
+on a "$DIPUS" pair -y -t 20 >"$T/pair2.a" 2>&1 &
 pa=$!
-in c "$DIPUS" pair -y -t 20 "$ADDR_a" >"$T/pair2.c" 2>&1
+on c "$DIPUS" pair -y -t 20 "$ADDR_a" >"$T/pair2.c" 2>&1
 wait $pa
 # a-d: d is not on the LAN; explicit import both ways of trust (a imports d)
-in d "$DIPUS" pair -y -t 20 >"$T/pair3.d" 2>&1 &
+on d "$DIPUS" pair -y -t 20 >"$T/pair3.d" 2>&1 &
 pd=$!
-in a "$DIPUS" pair -y -t 20 "$ADDR_d" >"$T/pair3.a" 2>&1
+on a "$DIPUS" pair -y -t 20 "$ADDR_d" >"$T/pair3.a" 2>&1
 wait $pd
 grep -q "$FP_d" "$T/a/conf/known_hosts" && pass dipusd-net/pair-far || fail dipusd-net/pair-far "$(cat "$T/pair3.a")"
 
 # ---- a service on a appears on b and c ----
-spawn in a "$DIPUS" export-pipe 'tr a-z A-Z' upper/text
+spawn_on a "$DIPUS" export-pipe 'tr a-z A-Z' upper/text
 SVC_PID=$SPAWNED
 if [ "$DISC" = 1 ]; then
 	t0=$(now)
 	if wait_for 15 svc_in_dls b upper.a; then
 		pass dipusd-net/discovered-on-b; echo "dipusd-net: upper.a in b's dls after $(since "$t0") ms" >&2
-	else fail dipusd-net/discovered-on-b "$(in b "$DIPUS" dls 2>&1 | head -5); b log: $(tail -5 "$T/b.log")"; fi
+	else fail dipusd-net/discovered-on-b "$(on b "$DIPUS" dls 2>&1 | head -5); b log: $(tail -5 "$T/b.log")"; fi
 	wait_for 15 svc_in_dls c upper.a && pass dipusd-net/discovered-on-c || fail dipusd-net/discovered-on-c "$(tail -5 "$T/c.log")"
-	run in b sh -c "echo hi | '$DIPUS' dcat upper.a"
+	run on b sh -c "echo hi | '$DIPUS' dcat upper.a"
 	expect_eq dipusd-net/dcat-across HI "$(cat "$OUT")"
 	# b and c never paired: neither imports the other
-	spawn in c "$DIPUS" export-pipe cat secret/text
+	spawn_on c "$DIPUS" export-pipe cat secret/text
 	sleep 2
 	no_svc_in_dls b secret.c && pass dipusd-net/untrusted-not-imported || fail dipusd-net/untrusted-not-imported "b imported c"
 	grep -q "key $FP_c is not trusted here" "$T/b.log" && pass dipusd-net/untrusted-logged ||
@@ -160,7 +166,6 @@ chmod 600 "$T/a/conf/dipusd.conf"
 kill -HUP "$PID_a"
 wait_for 15 svc_in_dls a far.d && pass dipusd-net/hup-import-added || fail dipusd-net/hup-import-added "$(tail -5 "$T/a.log")"
 keep_ino=$(stat -c %i "$(find "$T/a/root/local" -name 'keep.*' -type s | head -n 1)" 2>/dev/null)
-[ "$DISC" = 1 ] && b_before=$(in b ss -Htn state established "dport = :7150" | wc -l)
 printf 'service local keep cat\nservice local added cat\n' >"$T/a/conf/dipusd.conf"
 kill -HUP "$PID_a"
 wait_for 10 no_svc_in_dls a far.d && pass dipusd-net/hup-import-removed || fail dipusd-net/hup-import-removed "far.d still in a's dls"
@@ -175,14 +180,14 @@ fi
 
 if [ "$DISC" = 1 ]; then
 	# ---- dls -w on b sees a's services come and go ----
-	in b "$DIPUS" dls -w >"$T/watch.b" 2>&1 &
-	W_PID=$!
+	spawn_on b bash -c 'exec "$0" dls -1 -w >"$1" 2>&1' "$DIPUS" "$T/watch.b"
+	W_PID=$SPAWNED
 	sleep 1
-	spawn in a "$DIPUS" export-pipe cat comego/text
+	spawn_on a "$DIPUS" export-pipe cat comego/text
 	CG_PID=$SPAWNED
-	wait_for 15 grep -q '^+ .*comego\.a' "$T/watch.b" && pass dipusd-net/watch-appears || fail dipusd-net/watch-appears "$(cat "$T/watch.b")"
+	wait_for 15 grep -qx -e '+ comego.a' "$T/watch.b" && pass dipusd-net/watch-appears || fail dipusd-net/watch-appears "$(cat "$T/watch.b")"
 	kill -TERM "$CG_PID"
-	wait_for 15 grep -q '^- .*comego\.a' "$T/watch.b" && pass dipusd-net/watch-vanishes || fail dipusd-net/watch-vanishes "$(cat "$T/watch.b")"
+	wait_for 15 grep -qx -e '- comego.a' "$T/watch.b" && pass dipusd-net/watch-vanishes || fail dipusd-net/watch-vanishes "$(tr '\n' ' ' <"$T/watch.b"); a: $(on a "$DIPUS" dls -1 | tr '\n' ' ')"
 	kill "$W_PID" 2>/dev/null
 
 	# ---- a's clean stop: its services leave b and c ----
@@ -193,8 +198,12 @@ if [ "$DISC" = 1 ]; then
 	else fail dipusd-net/clean-stop-removed "still in b's dls"; fi
 	wait "$PID_a" 2>/dev/null; expect_eq dipusd-net/clean-stop-exit 0 "$?"
 	# ---- a record that names a's (trusted) key but an exporter with another key ----
-	if python3 -c 'import zeroconf' 2>/dev/null; then
-		ip netns exec "${S}c" timeout 20 python3 - "$FP_a" "$ADDR_c" >"$T/fake.out" 2>&1 <<'EOF' &
+	PYZ=
+	for py in python3 /usr/bin/python3; do
+		"$py" -c 'import zeroconf' 2>/dev/null && { PYZ=$py; break; }
+	done
+	if [ -n "$PYZ" ]; then
+		ip netns exec "${S}c" timeout 20 "$PYZ" - "$FP_a" "$ADDR_c" >"$T/fake.out" 2>&1 <<'EOF' &
 import socket, sys, time
 from zeroconf import Zeroconf, ServiceInfo, IPVersion
 fp, addr = sys.argv[1], sys.argv[2]
