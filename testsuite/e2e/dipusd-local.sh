@@ -148,6 +148,39 @@ expect_eq dipusd-local/term-removed "" "$left"
 [ ! -e "$T/dipusd.pid" ] && pass dipusd-local/pidfile-removed || fail dipusd-local/pidfile-removed "still there"
 grep -qx 'STOPPING=1' "$T/notify.out" && pass dipusd-local/notify-stopping || fail dipusd-local/notify-stopping "$(cat "$T/notify.out")"
 
+# ---- make install INIT=...: the init scripts; the sysv one starts (ready) and stops ----
+for init in sysv procd systemd; do
+	run env SYSTEMD_UNIT_DIR=/lib/systemd/system sh "$TOP/scripts/install-init.sh" "$init" "$T/dest-$init" /usr
+	[ "$RC" = 0 ] || fail "dipusd-local/install-$init" "$(cat "$ERR")"
+done
+[ -x "$T/dest-sysv/etc/init.d/S50dipusd" ] && [ -x "$T/dest-procd/etc/init.d/dipusd" ] &&
+	[ -f "$T/dest-systemd/lib/systemd/system/dipusd.service" ] &&
+	[ -f "$T/dest-sysv/etc/dipus/dipusd.conf.example" ] && pass dipusd-local/install-init ||
+	fail dipusd-local/install-init "$(find "$T"/dest-* -type f)"
+grep -q '^Type=notify' "$T/dest-systemd/lib/systemd/system/dipusd.service" &&
+	pass dipusd-local/systemd-type-notify || fail dipusd-local/systemd-type-notify "no Type=notify"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	sed "s|/usr/bin/dipusd|$DIPUS|" "$T/dest-systemd/lib/systemd/system/dipusd.service" >"$T/dipusd.service"
+	run systemd-analyze verify "$T/dipusd.service"
+	grep -v 'Documentation\|dipusd.service: Command' "$ERR" | grep -qi 'dipusd.service' &&
+		fail dipusd-local/systemd-verify "$(cat "$ERR")" || pass dipusd-local/systemd-verify
+fi
+# the sysv script, pointed at this binary and a pid file of the test's
+mkdir -p "$T/bin" && ln -sf "$DIPUS" "$T/bin/dipusd"
+sed -e "s|^DAEMON=.*|DAEMON=$T/bin/dipusd|" -e "s|^PIDFILE=.*|PIDFILE=$T/S50.pid|" \
+    -e "s|^DIPUSD_ARGS=.*|DIPUSD_ARGS=|" "$T/dest-sysv/etc/init.d/S50dipusd" >"$T/S50dipusd"
+printf 'export off\nadvertise off\ndiscover off\nservice local initsvc cat\n' >"$CONF"
+run in_cli sh "$T/S50dipusd" start
+[ "$RC" = 0 ] && grep -q OK "$OUT" && [ -S "$(find "$CLI_ROOT/local" -name 'initsvc.*' -type s | head -n 1)" ] &&
+	pass dipusd-local/sysv-start-ready || fail dipusd-local/sysv-start-ready "rc $RC: $(cat "$OUT" "$ERR")"
+spid=$(cat "$T/S50.pid" 2>/dev/null)
+run in_cli sh "$T/S50dipusd" stop
+# gone, or a zombie its new parent has not reaped yet (it was started in the background)
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+wait_for 5 gone "$spid"
+[ -n "$spid" ] && gone "$spid" && [ ! -e "$T/S50.pid" ] && [ -z "$(find "$CLI_ROOT/local" -name 'initsvc.*' -type s)" ] &&
+	pass dipusd-local/sysv-stop || fail dipusd-local/sysv-stop "pid $spid: $(cat "$OUT" "$ERR")"
+
 # ---- -S: messages go to syslog (/dev/log; a private one in a mount namespace) ----
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	mkdir -p "$T/dev" && touch "$T/dev/null" "$T/dev/urandom" "$T/dev/random"
