@@ -320,12 +320,13 @@ static void on_browse(void *arg, int up, const struct mdns_peer *p)
 	snprintf(s->instance, sizeof s->instance, "%s", p->instance);
 	snprintf(s->ifname, sizeof s->ifname, "%s", p->ifname);
 	s->present = 1;
-	if (strcmp(uri, s->uri)) {
-		/* moved: a session that lives stays where it is; one that does not follows */
-		if (s->imp && !sep_import_up(s->imp))
-			seen_stop(d, s, "its address changed");
-		snprintf(s->uri, sizeof s->uri, "%s", uri);
+	/* announced (again, or somewhere else): a session that lives stays where it is;
+	 * an importer waiting out its backoff (the exporter restarted) connects now */
+	if (s->imp && !sep_import_up(s->imp)) {
+		sep_import_stop(s->imp);
+		s->imp = NULL;
 	}
+	snprintf(s->uri, sizeof s->uri, "%s", uri);
 	seen_eval(d, s);
 }
 
