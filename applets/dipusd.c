@@ -2,6 +2,9 @@
 //config:	bool "dipusd: the daemon"
 //config:	default y
 //config:	depends on TLS
+//config:	help
+//config:	  The dipus daemon: exporter, advertiser, discoverer, importers, reaper
+//config:	  and services in one process (doc/dipusd.md).
 //applet:APPLET(dipusd, "dipusd", PLAIN, "the dipus daemon: exporter, importers and discovery in one")
 /* dipusd.c: the dipus daemon (doc/dipusd.md). One process, one event loop: the exporter,
  * the mDNS advertiser and browser, one importer per `import` line and per discovered

@@ -1,7 +1,9 @@
 //config:config DISCOVERER
 //config:	bool "discoverer: find exporters on the LAN"
-//config:	depends on DISCOVERY
 //config:	default y
+//config:	depends on DISCOVERY
+//config:	help
+//config:	  Find dipus exporters on the LAN (mDNS/DNS-SD, _dipus._tcp).
 //applet:APPLET(discoverer, "discoverer", PREFIXED, "find dipus exporters on the LAN")
 /* discoverer.c: the dipus exporters on the LAN, found over mDNS/DNS-SD (_dipus._tcp).
  *
@@ -18,7 +20,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,9 +58,12 @@ static int fp_trusted(const char *fp)
 	snprintf(path, sizeof path, "%s/known_hosts", tls_conf_dir());
 	FILE *f = fopen(path, "re");
 	int found = 0;
+	size_t fl = strlen(fp);
 	while (f && !found && fgets(line, sizeof line, f)) {
-		char host[300], pin[TLS_FP_MAX + 8];
-		found = line[0] != '#' && sscanf(line, "%299s %71s", host, pin) == 2 && !strcmp(pin, fp);
+		/* "host:port FP": the second field (no sscanf: it would pull in libc's scanf) */
+		const char *p = line + strcspn(line, " \t");
+		p += strspn(p, " \t");
+		found = line[0] != '#' && !strncmp(p, fp, fl) && strchr(" \t\r\n", p[fl]);
 	}
 	if (f)
 		fclose(f);
@@ -152,19 +156,24 @@ static void on_stop(struct loop *lp, void *arg)
 
 int discoverer_main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 },
+	enum { O_JSON = 256 };
+	static const struct opt opts[] = {
+		{ 'w', NULL, OPT_NOARG },
+		{ 't', NULL, OPT_ARG },
+		{ 'i', NULL, OPT_ARG },
+		{ O_JSON, "json", OPT_NOARG },
+		OPT_END,
 	};
+	struct optparse op;
 	static struct disc d;
 	struct mdns_cfg cfg = { 0 };
 	unsigned long secs = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "wjt:i:h", lo, NULL)) != -1) {
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'w': d.watch = 1; break;
-		case 'j': d.json = 1; break;
+		case O_JSON: d.json = 1; break;
 		case 't':
 			if (parse_uint(optarg, 1, 86400, &secs) < 0)
 				return usage_error("-t %s: expected seconds from 1 to 86400", optarg);
@@ -176,10 +185,10 @@ int discoverer_main(int argc, char **argv)
 				return usage_error("-i %s: no such interface", optarg);
 			cfg.ifaces[cfg.nifaces++] = optarg;
 			break;
-		case 'h': fputs(discoverer_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!secs && !d.watch)

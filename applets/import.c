@@ -1,18 +1,24 @@
+//config:config IMPORT
+//config:	bool "import: mirror a remote host's services"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  Mirror a remote host's services as local proxy sockets. See doc/import.md.
+//applet:APPLET(import, "import", PREFIXED, "mirror a remote host's services as local proxy sockets")
+
 /* import.c: dipus import [-v] URI[/PREFIX]...: run one importer per URI until SIGTERM. */
 #include "applets.h"
 #include "loop.h"
 #include "remote.h"
 #include "sep-import.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 const char import_usage[] =
-	"usage: dipus import [-v] [--fingerprint FP] URI[/PREFIX]...\n"
+	"usage: dipus import [-v] URI[/PREFIX]...\n"
 	"\n"
 	"Mirror the services of remote hosts as local proxy sockets until SIGTERM/SIGINT.\n"
 	"  URI: sep://host[:port]         SEP over TLS 1.3 (port 7150 by default)\n"
@@ -23,8 +29,6 @@ const char import_usage[] =
 	"SEP session per URI shared by all its proxies; live; reconnects with backoff\n"
 	"(0.25 s doubling to 30 s); removed on exit.\n"
 	"\n"
-	"  --fingerprint FP  sep://: the exporter must show exactly this key, pinned in\n"
-	"                    known_hosts under any name (not necessarily this host:port)\n"
 	"  -v   log proxies appearing and vanishing, and each (re)connect\n"
 	"  -h   this help\n";
 
@@ -42,25 +46,14 @@ int import_main(int argc, char **argv)
 {
 	unsigned flags = 0;
 	int c;
-	const char *fp = NULL;
-	static const struct option lo[] = { { "help", no_argument, NULL, 'h' },
-	                                    { "fingerprint", required_argument, NULL, 'F' },
-	                                    { 0, 0, 0, 0 } };
-	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'v':
+	static const struct opt opts[] = { { 'v', NULL, OPT_NOARG }, OPT_END };
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0)
+		if (c == 'v')
 			flags |= SEP_IMPORT_VERBOSE;
-			break;
-		case 'F':
-			fp = optarg;
-			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return DX_OK;
-		default:
-			return usage_error("unknown option");
-		}
-	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind >= argc)
 		return usage_error("which remote? (sep://host, sep+plain://host, ssh://host)");
 	char err[NS_ERR_MAX];
@@ -81,11 +74,11 @@ int import_main(int argc, char **argv)
 	int rc = DX_OK;
 	for (int i = 0; i < n; i++) {
 		const char *uri = argv[optind + i];
-		imps[i] = sep_import_start_fp(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
-		                              flags, fp, err, sizeof err);
+		imps[i] = sep_import_start(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
+		                           flags, err, sizeof err);
 		if (!imps[i]) {
 			msg("%s", err);
-			rc = errno == EINVAL ? DX_USAGE : DX_IO;
+			rc = DX_IO;
 			break;
 		}
 	}

@@ -2,6 +2,9 @@
 //config:	bool "pair: two hosts trust each other, both ways, in one step"
 //config:	default y
 //config:	depends on TLS
+//config:	help
+//config:	  dipus pair: two hosts trust each other both ways after a person
+//config:	  compared a code on both screens (doc/keys.md).
 //applet:APPLET(pair, "pair", PREFIXED, "make two hosts trust each other (both ways, confirmed by a person)")
 /* pair.c: dipus pair: one step for two hosts to trust each other both ways, without
  * silent trust on first use (doc/keys.md, "Pairing").

@@ -295,10 +295,10 @@ static void cache_rr(struct mdns_core *c, uint64_t now, struct ifc *f, const str
 			    o->expire > now + 1000)
 				o->expire = now + 1000;
 	if (!e) {
-		if (f->ncache >= MDNS_CACHE_MAX) {   /* full: the one nearest its end makes room */
+		if (f->ncache >= MDNS_CACHE_MAX) {   /* full: the oldest news makes room */
 			struct centry **victim = &f->cache;
 			for (struct centry **p = &f->cache; *p; p = &(*p)->next)
-				if ((*p)->expire < (*victim)->expire)
+				if ((*p)->recv <= (*victim)->recv)
 					victim = p;
 			e = *victim;
 			*victim = e->next;

@@ -51,6 +51,7 @@ struct mdns {
 	mdns_browse_fn *fn;
 	void *arg;
 	uint32_t seed;
+	char said[64];             /* the instance name last logged */
 };
 
 static void kick(struct mdns *m);
@@ -122,7 +123,8 @@ static void on_send(void *arg, unsigned ifindex, const struct sockaddr_storage *
 				d->sin6_scope_id = ifindex;
 			mh.msg_namelen = sizeof *d;
 		}
-		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && m->cfg.verbose)
+		/* EADDRNOTAVAIL: IPv6 link-local still tentative (DAD); the next send goes */
+		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && m->cfg.verbose && errno != EADDRNOTAVAIL)
 			msg_errno("mdns: send on %s", f->name);
 	}
 }
@@ -213,6 +215,12 @@ static void kick(struct mdns *m)
 	if (m->tick)
 		loop_timer_cancel(m->lp, m->tick);
 	m->tick = NULL;
+	const char *inst = mdns_core_instance(m->core);
+	if (*inst && strcmp(inst, m->said)) {
+		if (m->cfg.verbose)
+			msg("mdns: advertising as '%s' (%s.local)", inst, mdns_core_host(m->core));
+		snprintf(m->said, sizeof m->said, "%s", inst);
+	}
 	if (next != UINT64_MAX)
 		m->tick = loop_timer(m->lp, next <= now ? 1 : next - now > 3600000 ? 3600000 : (unsigned)(next - now),
 		                     on_tick, m);

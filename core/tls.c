@@ -5,6 +5,7 @@
  * known_hosts (client) or authorized_keys (server). mbedTLS insists on a CA chain for
  * required verification; our own certificate stands in, and is never what decides. */
 #include "tls.h"
+#include "tls-suites.h"
 #include "util.h"
 
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS  /* out_left: is an encrypted record still queued */
@@ -651,12 +652,6 @@ struct tls_conn {
 	unsigned char ra[4096];   /* to mbedTLS (several small records come in one recv) */
 };
 
-static const int tls13_suites[] = {
-	MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
-	MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
-	0,
-};
 static const uint16_t tls_groups[] = {
 	MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1, 0,
 };
@@ -819,7 +814,7 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 	}
 	mbedtls_ssl_conf_min_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_max_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
-	mbedtls_ssl_conf_ciphersuites(&x->conf, tls13_suites);
+	mbedtls_ssl_conf_ciphersuites(&x->conf, tls_suites(role == TLS_SERVER)); /* tls-suites.c */
 	mbedtls_ssl_conf_groups(&x->conf, tls_groups);
 	mbedtls_ssl_conf_sig_algs(&x->conf, tls_sig_algs);
 	mbedtls_ssl_conf_rng(&x->conf, rng, NULL);
@@ -1105,6 +1100,12 @@ const char *tls_peer_fingerprint(const struct tls_conn *c)
 int tls_peer_verified(const struct tls_conn *c)
 {
 	return c->verified;
+}
+
+const char *tls_conn_suite(const struct tls_conn *c)
+{
+	const char *s = mbedtls_ssl_get_ciphersuite(&c->ssl);
+	return s ? s : "";
 }
 
 const char *tls_conn_error(const struct tls_conn *c)

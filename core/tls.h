@@ -90,6 +90,9 @@ const char *tls_peer_fingerprint(const struct tls_conn *c);
 /* 1 once the peer proved it holds that key. A client knows it before its handshake is
  * over: an exporter that then refuses our key has still shown its own (dipus trust). */
 int tls_peer_verified(const struct tls_conn *c);
+/* The negotiated cipher suite's name ("TLS1-3-CHACHA20-POLY1305-SHA256"), after the
+ * handshake; "" before (the choice: core/tls-suites.c) */
+const char *tls_conn_suite(const struct tls_conn *c);
 /* After tls_read/tls_write failed (not EAGAIN): why, in words ("the exporter refused our
  * key SHA256:... (add it to ...)"); errno is EACCES for a refused key, ECONNRESET for a
  * connection cut without close_notify, EPROTO for bad records. "" if nothing to say. */

@@ -1,6 +1,8 @@
 # ns-hostile.sh: a namespace under attack: roots and directories of another user,
 # symlinks anywhere in the tree, impostor files, world-writable directories, '..' in
-# paths: each refused or skipped with the message DESIGN.md asks for, nothing followed.
+# paths: each refused or skipped with a message naming the path and the cause, nothing
+# followed.
+# (hostile.sh, a subset of this, was merged in; mkroot's modes are in ns-perms.sh.)
 # timeout: 120
 . "$TOP/testsuite/lib.sh"
 need_root "hostile namespace (needs another user)" || exit 0

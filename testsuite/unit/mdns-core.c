@@ -186,6 +186,18 @@ static void test_probe_announce(void)
 	txt = npk ? find(&pk[0].m, MDNS_SEC_AN, MDNS_TXT) : NULL;
 	CHECK(npk == 3 && txt && txt->ttl == 0 && pk[0].m.nrr == 1 && mdns_txt_get(txt->rd, txt->rdlen, "fp", fp, sizeof fp) &&
 	      !strcmp(fp, FP), "a new fingerprint: goodbye for the old TXT, then two announcements", "%u", npk);
+	/* the interface's address changes: goodbye for the old one, the new set announced */
+	npk = 0;
+	struct sockaddr_storage na = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&na;
+	s4->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.9", &s4->sin_addr);
+	mdns_core_iface(c, clock_now, 2, "eth0", &na, 1);
+	run(c, clock_now + 3000);
+	const struct mdns_rr *gb = npk ? find(&pk[0].m, MDNS_SEC_AN, MDNS_A) : NULL;
+	const struct mdns_rr *nw = npk > 1 ? find(&pk[1].m, MDNS_SEC_AN, MDNS_A) : NULL;
+	CHECK(npk == 3 && gb && gb->ttl == 0 && gb->rd[3] == 1 && pk[0].m.nrr == 1 && nw && nw->ttl == 120 &&
+	      nw->rd[3] == 9 && nw->flush, "an address gone: its goodbye, then the new address announced", "%u", npk);
 	npk = 0;
 	mdns_core_free(c, clock_now);
 	int zero = npk == 1;
@@ -377,8 +389,43 @@ static void test_browse(void)
 	mdns_core_free(c, clock_now);
 }
 
+/* 200 exporters on one interface: the cache stays within its bound, so do the peers */
+static void test_bounds(void)
+{
+	struct mdns_core *c = mk();
+	mdns_core_browse(c, 0, 1);
+	run(c, 500);
+	ups = downs = 0;
+	for (int i = 0; i < 200; i++) {
+		uint8_t b[1500], rd[300], in[MDNS_NAME_MAX], h[MDNS_NAME_MAX], local[MDNS_NAME_MAX];
+		char label[32];
+		size_t len;
+		struct mdns_wr w;
+		mdns_name_dotted(svc, "_dipus._tcp.local");
+		mdns_name_dotted(local, "local");
+		snprintf(label, sizeof label, "peer%d", i);
+		mdns_name_label(in, label, svc);
+		mdns_name_label(h, label, local);
+		mdns_wr_init(&w, b, sizeof b, 0, MDNS_F_QR | MDNS_F_AA);
+		mdns_wr_rr(&w, MDNS_SEC_AN, svc, MDNS_PTR, MDNS_IN, 4500, in, mdns_name_len(in));
+		memcpy(rd, (uint8_t[]){ 0, 0, 0, 0, 0x1b, 0xee }, 6);
+		memcpy(rd + 6, h, mdns_name_len(h));
+		mdns_wr_rr(&w, MDNS_SEC_AR, in, MDNS_SRV, MDNS_IN | MDNS_FLUSH, 120, rd, 6 + mdns_name_len(h));
+		len = 0;
+		mdns_txt_add(rd, &len, sizeof rd, "txtvers=1");
+		mdns_wr_rr(&w, MDNS_SEC_AR, in, MDNS_TXT, MDNS_IN | MDNS_FLUSH, 4500, rd, len);
+		mdns_wr_rr(&w, MDNS_SEC_AR, h, MDNS_A, MDNS_IN | MDNS_FLUSH, 120, (uint8_t[]){ 10, 0, 1, (uint8_t)i }, 4);
+		feed(c, &w, 5353);
+		run(c, clock_now + 10);
+	}
+	CHECK(ups - downs > 0 && ups - downs <= MDNS_CACHE_MAX / 4, "a bounded cache: at most 96 records, 24 peers, per interface",
+	      "%d up", ups - downs);
+	mdns_core_free(c, clock_now);
+}
+
 int main(void)
 {
+	test_bounds();
 	test_probe_announce();
 	test_conflict();
 	test_browse();
