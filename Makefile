@@ -59,6 +59,8 @@ needs_tls := EXPORTER KEYGEN TRUST
 needs_ssh := SSH_IMPORTER DBCLIENT
 $(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
 $(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
+needs_sep := IMPORT SERVE
+$(foreach a,$(needs_sep),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y or CONFIG_SSH=y))))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)

@@ -159,7 +159,7 @@ int exporter_main(int argc, char **argv)
 	/* key, authorized_keys and the listening sockets before the privilege drop */
 	the_exporter = sep_exporter_bind(lp, &cfg, err, sizeof err);
 	if (!the_exporter)
-		die(errno == ENOKEY ? DX_REFUSED : DX_IO, "%s", err);
+		die(dx_errno(errno, DX_IO), "%s", err);
 	if (geteuid() == 0 || user)
 		drop_privileges(user ? user : "nobody");
 	loop_signal(lp, SIGTERM, on_signal, NULL);
