@@ -6,6 +6,9 @@
 #   make tinyconfig       select the local-only configuration (no TLS, no SSH)
 #   make CONFIG=FILE      build from another config file without touching .config
 #   make CC=gcc           build with the host gcc and glibc (dynamic) instead
+#   make CROSS=ARCH       cross build (aarch64 armhf mipsel mips riscv64; LIBC=glibc too)
+#                         into build/<triplet>-gcc/dipus (scripts/cross-toolchains.sh)
+#   STATIC=0|1 WERROR=0|1 static link (default: musl toolchains), -Werror (default 1)
 #   make sanitize         build build/gcc-san/dipus with ASan+UBSan (gcc, dynamic)
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
@@ -24,11 +27,58 @@ V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 export DL_DIR
 
-ifeq ($(origin CC),default)
+# Cross builds: CROSS=ARCH picks the toolchain scripts/cross-toolchains.sh sets up
+# under build/cross/ (musl wrappers), or Debian's glibc cross gcc with LIBC=glibc.
+CROSS   ?=
+LIBC    ?= musl
+cross_musl_aarch64 := aarch64-linux-musl
+cross_musl_armhf   := arm-linux-musleabihf
+cross_musl_mipsel  := mipsel-linux-musl
+cross_musl_mips    := mips-linux-musl
+cross_musl_riscv64 := riscv64-linux-musl
+cross_glibc_aarch64 := aarch64-linux-gnu
+cross_glibc_armhf   := arm-linux-gnueabihf
+cross_glibc_mipsel  := mipsel-linux-gnu
+cross_glibc_mips    := mips-linux-gnu
+cross_glibc_riscv64 := riscv64-linux-gnu
+ifneq ($(CROSS),)
+CROSS_TRIPLET := $(cross_$(LIBC)_$(CROSS))
+ifeq ($(CROSS_TRIPLET),)
+$(error CROSS=$(CROSS) LIBC=$(LIBC): unknown (CROSS: aarch64 armhf mipsel mips riscv64; LIBC: musl glibc))
+endif
+CC := $(if $(filter musl,$(LIBC)),$(CURDIR)/build/cross/bin/)$(CROSS_TRIPLET)-gcc
+# a cross binary goes beside its objects, not over the native ./dipus
+OUT ?= $(BUILDDIR)/dipus
+else ifeq ($(origin CC),default)
 CC := musl-gcc
 endif
-AR      ?= ar
-STRIP   ?= strip
+# The binutils that belong to CC (a cross gcc knows its own), unless given.
+tool_of = $(or $(shell $(CC) -print-prog-name=$(1) 2>/dev/null),$(1))
+ifneq ($(filter default undefined,$(origin AR)),)
+AR      := $(call tool_of,ar)
+endif
+ifneq ($(filter default undefined,$(origin LD)),)
+LD      := $(call tool_of,ld)
+endif
+ifeq ($(origin NM),undefined)
+NM      := $(call tool_of,nm)
+endif
+ifeq ($(origin OBJCOPY),undefined)
+OBJCOPY := $(call tool_of,objcopy)
+endif
+ifeq ($(origin STRIP),undefined)
+STRIP   := $(call tool_of,strip)
+endif
+ifeq ($(origin RANLIB),undefined)
+RANLIB  := $(call tool_of,ranlib)
+endif
+# Static by default with a musl toolchain (musl-gcc, *-linux-musl*-gcc, or a gcc whose
+# target is musl, e.g. Buildroot's); glibc builds are dynamic unless STATIC=1.
+CC_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+STATIC  ?= $(if $(findstring musl,$(notdir $(firstword $(CC))) $(CC_MACHINE)),1,0)
+# -Werror where the project controls the compiler; a firmware build (Buildroot, another
+# gcc) passes WERROR=0 so a newer compiler's new warning does not stop it.
+WERROR  ?= 1
 
 ifeq ($(SANITIZE),1)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -54,21 +104,26 @@ $(error config file $(CONFIG) not found)
 endif
 include $(CONFIG)
 
-# An applet that needs a feature that is off is a configuration error, not a link error.
-needs_tls := EXPORTER KEYGEN TRUST
-needs_ssh := SSH_IMPORTER DBCLIENT
-$(foreach a,$(needs_tls),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y))))
-$(foreach a,$(needs_ssh),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_SSH=y))))
-needs_sep := IMPORT SERVE
-$(foreach a,$(needs_sep),$(if $(filter y,$(CONFIG_$(a))),$(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),,$(error $(CONFIG): CONFIG_$(a) needs CONFIG_TLS=y or CONFIG_SSH=y))))
+# The applets describe themselves: the //config: and //applet: block at the top of each
+# applets/NAME.c. scripts/gen-applets.sh makes, on every run of make (it rewrites only
+# what changed), the applet table, Config.in, and applets.mk: each applet's file and
+# symbol, and its "depends on" as a configuration error (doc/internals.md).
+GEN := build/gen
+gen_err := $(shell sh scripts/gen-applets.sh $(GEN) config/Config.src $(filter-out applets/main.c,$(sort $(wildcard applets/*.c))) 2>&1 || echo "scripts/gen-applets.sh failed")
+$(if $(gen_err),$(error $(gen_err)))
+include $(GEN)/applets.mk
+# A symbol set in the configuration that no applet file or feature declares (a
+# configured applet whose file is missing, a misspelling) is a configuration error.
+$(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
 
-WARN_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS    := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore -Iapplets
-ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(DEPS_CFLAGS) $(CFLAGS) -MMD -MP
-ifeq ($(notdir $(firstword $(CC))),musl-gcc)
+WARN_CFLAGS := -std=c11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -Wshadow -Wno-unused-parameter
+# the user's CPPFLAGS/CFLAGS/LDFLAGS come after ours, never instead of them
+DIPUS_CPPFLAGS := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore
+ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(DIPUS_CPPFLAGS) $(APPLET_CPPFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+ifeq ($(STATIC)$(SAN_FLAGS),1)
 LINK_STATIC := -static
 endif
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(DEPS_LDFLAGS) $(LDFLAGS)
@@ -82,15 +137,16 @@ endif
 core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y)))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
-# Applets: applets/NAME.c is compiled only when CONFIG_NAME=y (dashes become underscores).
-applet_sym = CONFIG_$(shell echo $(1) | tr 'a-z-' 'A-Z_')
-APPLET_SRCS := applets/main.c $(foreach f,$(sort $(filter-out applets/main.c,$(wildcard applets/*.c))),$(if $(filter y,$($(call applet_sym,$(basename $(notdir $(f)))))),$(f)))
+# Applets: each applet's file is compiled when its symbol (its //config:config) is y.
+APPLET_SRCS := applets/main.c $(foreach s,$(APPLET_SYMS),$(if $(filter y,$(CONFIG_$(s))),$(APPLET_SRC_$(s))))
 
 # Unit tests: testsuite/unit/*.c, gated like core files.
 UNIT_SRCS := $(foreach f,$(sort $(wildcard testsuite/unit/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILDDIR)/%.o)
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(BUILDDIR)/%.o)
+# Only applets see the applets' headers and the table: core never includes an applet.
+$(APPLET_OBJS): APPLET_CPPFLAGS := -Iapplets -I$(GEN)
 UNIT_BINS   := $(UNIT_SRCS:testsuite/unit/%.c=$(BUILDDIR)/unit/%)
 LIBDIPUS    := $(BUILDDIR)/libdipus.a
 AUTOCONF    := $(BUILDDIR)/include/autoconf.h
@@ -98,7 +154,8 @@ AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 demo: $(OUT)
 	sh scripts/demo.sh ./$(OUT)
 
-.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+PHONY_X := outpath dist
+.PHONY: $(PHONY_X) demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
@@ -123,7 +180,8 @@ $(BUILDDIR)/dipus_unstripped: $(APPLET_OBJS) $(LIBDIPUS) $(DEPS_LIBS) $(AUTOCONF
 
 $(OUT): $(BUILDDIR)/dipus_unstripped
 ifeq ($(SAN_FLAGS),)
-	$(Q)$(STRIP) -s -R .comment -o $@ $<
+	@# strip a copy in place: STRIP=/bin/true (Buildroot's BR2_STRIP_none) keeps it whole
+	$(Q)cp $< $@.tmp && $(STRIP) -s -R .comment $@.tmp && mv -f $@.tmp $@
 else
 	$(Q)cp $< $@
 endif
@@ -135,26 +193,43 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+outpath:
+	@echo $(OUT)
+
+# A source archive of the tracked files as they are (Buildroot's DIPUS_SITE, support/buildroot)
+DIST_VER = $(shell sed -n 's/^\#define DIPUS_VERSION "\(.*\)"/\1/p' core/util.h)
+dist:
+	@mkdir -p build/dist
+	$(Q)git ls-files -z | xargs -0 tar --transform 's,^,dipus-$(DIST_VER)/,' -czf build/dist/.dipus-$(DIST_VER).tar.gz
+	$(Q)mv build/dist/.dipus-$(DIST_VER).tar.gz build/dist/dipus-$(DIST_VER).tar.gz
+	@echo "  DIST    build/dist/dipus-$(DIST_VER).tar.gz"
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
 	cp config/tiny.config .config
 menuconfig:
 	@command -v kconfig-mconf >/dev/null || { echo "menuconfig needs kconfig-mconf (Debian kconfig-frontends); edit .config instead"; exit 2; }
-	KCONFIG_CONFIG=.config kconfig-mconf config/Config.in
+	KCONFIG_CONFIG=.config kconfig-mconf $(GEN)/Config.in
 
 size: $(OUT)
 	@size $(BUILDDIR)/dipus_unstripped; ls -l $(OUT)
 	@sh scripts/size-split.sh $(BUILDDIR)/dipus.map
 
+# The link names come from the //applet: lines and the config, read on the host (the
+# binary may be for another CPU): scripts/install-links.sh.
 install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
-	$(DESTDIR)$(PREFIX)/bin/dipus --install -s $(DESTDIR)$(PREFIX)/bin
+	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
+# With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
 check: $(OUT) units
-	DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc

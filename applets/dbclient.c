@@ -1,3 +1,11 @@
+//config:config DBCLIENT
+//config:	bool "dbclient: the embedded dropbear client"
+//config:	default y
+//config:	depends on SSH
+//config:	help
+//config:	  The embedded dropbear SSH client. See doc/ssh.md.
+//applet:APPLET(dbclient, "dbclient", PREFIXED, "the embedded dropbear SSH client")
+
 /* dbclient.c: the embedded dropbear SSH client, as an applet.
  *
  * Dropbear's client is compiled from its pinned source with

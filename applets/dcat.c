@@ -1,3 +1,10 @@
+//config:config DCAT
+//config:	bool "dcat: pipe data through a service"
+//config:	default y
+//config:	help
+//config:	  Pipe data through a service. See doc/dcat.md.
+//applet:APPLET(dcat, "dcat", PLAIN, "pipe data through a service")
+
 /* dcat.c: pipe data through a service.
  *
  *   dcat lame foo.wav | dcat madplay
@@ -12,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,14 +152,12 @@ static int open_service(const char *query, char *what, size_t wlen, int *status,
 
 int dcat_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { OPT_END };
+	struct optparse op;
 	int c;
-	while ((c = getopt(argc, argv, "+h")) != -1) {
-		if (c == 'h') {
-			fputs(dcat_usage, stdout);
-			return DX_OK;
-		}
-		return usage_error("unknown option");
-	}
+	opt_start(&op, argc, argv, opts, 0);
+	if ((c = opt_next(&op)) < 0)
+		return opt_rc(c);
 	if (optind >= argc)
 		return usage_error("needs a QUERY");
 	const char *query = argv[optind++];

@@ -1,3 +1,10 @@
+//config:config DLS
+//config:	bool "dls: list services"
+//config:	default y
+//config:	help
+//config:	  List services here and on other hosts. See doc/dls.md.
+//applet:APPLET(dls, "dls", PLAIN, "list services here and on other hosts")
+
 /* dls.c: list services, here and on other hosts.
  *
  *   dls                      NAME HOST PROTO SCOPE table, this host's first
@@ -12,7 +19,6 @@
 #include "remote.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -247,27 +253,25 @@ static int outside_root(const char *q)
 
 int dls_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum { O_JSON = 256 };
+	static const struct opt opts[] = {
+		{ '1', NULL, OPT_NOARG }, { 'f', NULL, OPT_NOARG }, { 'l', NULL, OPT_NOARG },
+		{ 'w', NULL, OPT_NOARG }, { O_JSON, "json", OPT_NOARG }, OPT_END,
 	};
+	struct optparse op;
 	int one = 0, full = 0, lng = 0, json = 0, c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "1flwh", longopts, NULL)) != -1) {
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case '1': one = 1; break;
 		case 'f': full = 1; break;
 		case 'l': lng = 1; break;
-		case 'j': json = 1; break;
+		case O_JSON: json = 1; break;
 		case 'w': watching = 1; break;
-		case 'h': fputs(dls_usage, stdout); return DX_OK;
-		default:
-			if (optopt)
-				return usage_error("-%c: unknown option", optopt);
-			return usage_error("%s: unknown option", argv[optind - 1]);
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	fmt = json ? F_JSON : full ? F_PATH : one ? F_ONE : lng ? F_LONG : F_TABLE;
 
 	/* local and remote queries apart; every local one checked before anything runs */

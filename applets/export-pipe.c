@@ -1,3 +1,10 @@
+//config:config EXPORT_PIPE
+//config:	bool "export-pipe: a stdin/stdout command as an exported service"
+//config:	default y
+//config:	help
+//config:	  Offer a stdin/stdout command as an exported service. See doc/local-pipe.md.
+//applet:APPLET(export_pipe, "export-pipe", PREFIXED, "offer a stdin/stdout command as an exported service")
+
 /* export-pipe.c: any stdin/stdout command as a service offered to the network.
  *
  *   dipus-export-pipe 'lame - -' lame/audio/x-wav/to/audio/mpeg
@@ -16,5 +23,5 @@ const char export_pipe_usage[] =
 
 int export_pipe_main(int argc, char **argv)
 {
-	return ipcserver_main(argc, argv, NS_EXPORTED, export_pipe_usage);
+	return ipcserver_main(argc, argv, NS_EXPORTED);
 }

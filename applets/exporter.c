@@ -1,3 +1,11 @@
+//config:config EXPORTER
+//config:	bool "exporter: offer exported/ over SEP"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Offer exported/ services to the network over SEP. See doc/exporter.md.
+//applet:APPLET(exporter, "exporter", PREFIXED, "offer exported/ services to the network over SEP")
+
 /* exporter.c: dipus exporter: offer exported/ to other hosts over SEP (doc/exporter.md). */
 #include "applets.h"
 #include "loop.h"
@@ -5,7 +13,6 @@
 #include "sep-exporter.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -103,18 +110,19 @@ static int parse_ulong(const char *opt, const char *s, unsigned long min, unsign
 int exporter_main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_PLAIN, O_PEERS, O_CHANS, O_HS, O_IDLE, O_WINDOW };
-	static const struct option lo[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "plaintext", no_argument, NULL, O_PLAIN },
-		{ "max-peers", required_argument, NULL, O_PEERS },
-		{ "max-channels", required_argument, NULL, O_CHANS },
-		{ "handshake-timeout", required_argument, NULL, O_HS },
-		{ "idle-timeout", required_argument, NULL, O_IDLE },
-		{ "window", required_argument, NULL, O_WINDOW },
-		{ "user", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0, 0, 0, 0 },
+	static const struct opt opts[] = {
+		{ O_LISTEN, "listen", OPT_ARG },
+		{ O_PLAIN, "plaintext", OPT_NOARG },
+		{ O_PEERS, "max-peers", OPT_ARG },
+		{ O_CHANS, "max-channels", OPT_ARG },
+		{ O_HS, "handshake-timeout", OPT_ARG },
+		{ O_IDLE, "idle-timeout", OPT_ARG },
+		{ O_WINDOW, "window", OPT_ARG },
+		{ 'u', "user", OPT_ARG },
+		{ 'v', NULL, OPT_NOARG },
+		OPT_END,
 	};
+	struct optparse op;
 	struct sep_exporter_cfg cfg;
 	sep_exporter_defaults(&cfg);
 	unsigned long max_peers = cfg.max_peers, max_channels = cfg.max_channels,
@@ -124,7 +132,8 @@ int exporter_main(int argc, char **argv)
 	int nlisten = 0;
 	const char *user = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "u:vh", lo, NULL)) != -1) {
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case O_LISTEN:
 			if (nlisten == 16)
@@ -139,10 +148,10 @@ int exporter_main(int argc, char **argv)
 		case O_WINDOW: if (parse_ulong("--window", optarg, 4096, 16 << 20, &window)) return DX_USAGE; break;
 		case 'u': user = optarg; break;
 		case 'v': cfg.verbose = 1; break;
-		case 'h': fputs(exporter_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	for (int i = 0; i < nlisten; i++)

@@ -1,3 +1,11 @@
+//config:config IMPORT
+//config:	bool "import: mirror a remote host's services"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  Mirror a remote host's services as local proxy sockets. See doc/import.md.
+//applet:APPLET(import, "import", PREFIXED, "mirror a remote host's services as local proxy sockets")
+
 /* import.c: dipus import [-v] URI[/PREFIX]...: run one importer per URI until SIGTERM. */
 #include "applets.h"
 #include "loop.h"
@@ -5,7 +13,6 @@
 #include "sep-import.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,24 +50,18 @@ int import_main(int argc, char **argv)
 	unsigned flags = 0;
 	int c;
 	const char *fp = NULL;
-	static const struct option lo[] = { { "help", no_argument, NULL, 'h' },
-	                                    { "fingerprint", required_argument, NULL, 'F' },
-	                                    { 0, 0, 0, 0 } };
-	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'v':
+	static const struct opt opts[] = { { 'v', NULL, OPT_NOARG }, { 'F', "fingerprint", OPT_ARG },
+	                                   OPT_END };
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
+		if (c == 'v')
 			flags |= SEP_IMPORT_VERBOSE;
-			break;
-		case 'F':
+		else if (c == 'F')
 			fp = optarg;
-			break;
-		case 'h':
-			fputs(import_usage, stdout);
-			return DX_OK;
-		default:
-			return usage_error("unknown option");
-		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind >= argc)
 		return usage_error("which remote? (sep://host, sep+plain://host, ssh://host)");
 	char err[NS_ERR_MAX];

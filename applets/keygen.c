@@ -1,3 +1,11 @@
+//config:config KEYGEN
+//config:	bool "keygen: SEP key and certificate"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Create this host's SEP key and certificate. See doc/keys.md.
+//applet:APPLET(keygen, "keygen", PREFIXED, "create this host's SEP key and certificate")
+
 /* keygen.c: this host's SEP key and self-signed certificate.
  *
  *   dipus keygen        create key.pem (0600) and cert.pem, print the fingerprint
@@ -26,15 +34,18 @@ const char keygen_usage[] =
 
 int keygen_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { { 'f', NULL, OPT_NOARG }, { 'y', NULL, OPT_NOARG }, OPT_END };
+	struct optparse op;
 	int force = 0, show = 0, c;
-	while ((c = getopt(argc, argv, "fyh")) != -1) {
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'f': force = 1; break;
 		case 'y': show = 1; break;
-		case 'h': fputs(keygen_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind != argc)
 		return usage_error("takes no arguments");
 	char fp[TLS_FP_MAX], err[1024];

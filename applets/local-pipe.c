@@ -1,3 +1,10 @@
+//config:config LOCAL_PIPE
+//config:	bool "local-pipe: a stdin/stdout command as a local service"
+//config:	default y
+//config:	help
+//config:	  Offer a stdin/stdout command as a local service. See doc/local-pipe.md.
+//applet:APPLET(local_pipe, "local-pipe", PREFIXED, "offer a stdin/stdout command as a local service")
+
 /* local-pipe.c: any stdin/stdout command as a service on this machine.
  *
  *   dipus-local-pipe 'madplay -' madplay/audio/mpeg/to/audio/out
@@ -25,5 +32,5 @@ const char local_pipe_usage[] =
 
 int local_pipe_main(int argc, char **argv)
 {
-	return ipcserver_main(argc, argv, NS_LOCAL, local_pipe_usage);
+	return ipcserver_main(argc, argv, NS_LOCAL);
 }

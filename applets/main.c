@@ -29,10 +29,22 @@ struct applet {
 
 static const struct applet applets[] = {
 #define APPLET(id, name, install, summary) { name, install, summary, id##_main, id##_usage },
-#include "applets.def"
+#define APPLET_OFF(id, name, install, summary)
+#include "applet_tables.h"
 #undef APPLET
+#undef APPLET_OFF
 };
 #define NAPPLETS (sizeof applets / sizeof applets[0])
+
+/* The applets this binary was configured without, so that asking for one says so
+ * instead of "no such applet". */
+static const char applets_off[] =
+#define APPLET(id, name, install, summary)
+#define APPLET_OFF(id, name, install, summary) name "\0"
+#include "applet_tables.h"
+#undef APPLET
+#undef APPLET_OFF
+	"";
 
 static const char dipus_usage[] =
 	"usage: dipus APPLET [ARGS...]\n"
@@ -58,18 +70,28 @@ static const struct applet *find_applet(const char *name)
 	return NULL;
 }
 
+/* A known applet configured out of this binary: DX_NOTIMPL, not DX_USAGE, so that a
+ * caller (ssh://'s remote "dipus serve") can tell it from a typo. */
+static int not_built(const char *name)
+{
+	if (!strncmp(name, "dipus-", 6) && name[6])
+		name += 6;
+	for (const char *off = applets_off; *off; off += strlen(off) + 1)
+		if (!strcmp(off, name)) {
+			fprintf(stderr, "dipus: %s: not built in this binary (see dipus --list)\n", name);
+			return 1;
+		}
+	return 0;
+}
+
 static int run_applet(const struct applet *a, int argc, char **argv)
 {
 	applet_name = a->name;
+	applet_usage = a->usage;
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		if (a->usage)
-			fputs(a->usage, stdout);
-		else
-			printf("usage: dipus %s ...\n\n%s (not implemented yet)\n", a->name, a->summary);
+		fputs(a->usage, stdout);
 		return fflush(stdout) ? DX_IO : DX_OK;
 	}
-	if (!a->main)
-		die(DX_NOTIMPL, "not implemented yet in this version of dipus (%s)", a->summary);
 	return a->main(argc, argv);
 }
 
@@ -152,6 +174,8 @@ int main(int argc, char **argv)
 		const struct applet *a = find_applet(base);
 		if (a)
 			return run_applet(a, argc, argv);
+		if (not_built(base))
+			return DX_NOTIMPL;
 		/* not an applet name (e.g. a renamed binary): behave as "dipus" */
 	}
 	if (argc < 2) {
@@ -175,6 +199,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "--install"))
 		return install(argc, argv);
 	const struct applet *a = find_applet(cmd);
+	if (!a && not_built(cmd))
+		return DX_NOTIMPL;
 	if (!a) {
 		fprintf(stderr, "dipus: %s: no such applet (run 'dipus --list' to see the applets)\n", cmd);
 		return DX_USAGE;

@@ -1,3 +1,10 @@
+//config:config REAP
+//config:	bool "reap: remove dead sockets"
+//config:	default y
+//config:	help
+//config:	  Remove dead service sockets. See doc/reap.md.
+//applet:APPLET(reap, "reap", PREFIXED, "remove dead service sockets")
+
 /* reap.c: remove dead service sockets.
  *
  * A socket is dead when connecting to it is refused twice, NS_DEAD_GAP_MS apart: a
@@ -30,16 +37,18 @@ const char reap_usage[] =
 
 int reap_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { { 'n', NULL, OPT_NOARG }, { 'v', NULL, OPT_NOARG }, OPT_END };
+	struct optparse op;
 	int dry = 0, verbose = 0, c;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "nvh")) != -1) {
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'n': dry = 1; break;
 		case 'v': verbose = 1; break;
-		case 'h': fputs(reap_usage, stdout); return DX_OK;
-		default: return usage_error("-%c: unknown option", optopt);
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind != argc)
 		return usage_error("takes no arguments");
 	struct ns_list l = { 0 };
@@ -57,7 +66,7 @@ int reap_main(int argc, char **argv)
 				msg("%s: a temporary publish name younger than %d s, left", s->path,
 				    NS_TEMP_GRACE_S);
 		} else {
-			int r = ns_probe(s->path);
+			int r = ns_probe_many(s->path);
 			dead = r == 0;
 			if (r < 0 && verbose && errno != ENOENT)
 				msg_errno("%s: cannot tell whether it is alive, left", s->path);

@@ -1,3 +1,11 @@
+//config:config SERVE
+//config:	bool "serve: SEP on stdin/stdout (far side of ssh://)"
+//config:	default y
+//config:	depends on TLS || SSH
+//config:	help
+//config:	  A SEP session on stdin/stdout (the far side of ssh://). See doc/serve.md.
+//applet:APPLET(serve, "serve", PREFIXED, "a SEP session on stdin/stdout (the far side of ssh://)")
+
 /* serve.c: dipus serve --stdio: a SEP session on stdin/stdout, the far side of ssh://
  * (doc/serve.md). Offers local/, exported/ and users/<self>/ through core/sep-svr as
  * the invoking user, so the kernel's permission checks decide access; ends when stdin
@@ -9,7 +17,6 @@
 #include "sep-svr.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,22 +99,15 @@ static int serve_session(struct serve *sv, char *err, size_t errlen)
 
 int serve_main(int argc, char **argv)
 {
+	enum { O_STDIO = 256 };
+	static const struct opt opts[] = { { O_STDIO, "stdio", OPT_NOARG }, OPT_END };
+	struct optparse op;
 	int stdio = 0, c;
-	static const struct option lo[] = { { "stdio", no_argument, NULL, 's' },
-		                            { "help", no_argument, NULL, 'h' },
-		                            { 0, 0, 0, 0 } };
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			stdio = 1;
-			break;
-		case 'h':
-			fputs(serve_usage, stdout);
-			return DX_OK;
-		default:
-			return usage_error("unknown option");
-		}
-	}
+	opt_start(&op, argc, argv, opts, OPT_PERMUTE);
+	while ((c = opt_next(&op)) > 0)
+		stdio = 1;    /* --stdio, the only option */
+	if (c < 0)
+		return opt_rc(c);
 	if (optind < argc)
 		return usage_error("no arguments expected after the options");
 	if (!stdio)

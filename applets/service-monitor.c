@@ -1,3 +1,10 @@
+//config:config SERVICE_MONITOR
+//config:	bool "service-monitor: services as they appear and vanish"
+//config:	default y
+//config:	help
+//config:	  Print services as they appear and vanish. See doc/service-monitor.md.
+//applet:APPLET(service_monitor, "service-monitor", PREFIXED, "print services as they appear and vanish")
+
 /* service-monitor.c: print services as they appear and vanish.
  *
  *   dipus service-monitor audio/     "+ PATH" per service now, then "+ PATH" / "- PATH"
@@ -37,14 +44,12 @@ static void on_signal(struct loop *lp, void *arg)
 
 int service_monitor_main(int argc, char **argv)
 {
+	static const struct opt opts[] = { OPT_END };
+	struct optparse op;
 	int c;
-	opterr = 0;
-	while ((c = getopt(argc, argv, "+h")) != -1) {
-		switch (c) {
-		case 'h': fputs(service_monitor_usage, stdout); return DX_OK;
-		default: return usage_error("-%c: unknown option", optopt);
-		}
-	}
+	opt_start(&op, argc, argv, opts, 0);
+	if ((c = opt_next(&op)) < 0)
+		return opt_rc(c);
 	if (argc - optind > 1)
 		return usage_error("takes at most one QUERY");
 	signal(SIGPIPE, SIG_IGN);

@@ -1,3 +1,11 @@
+//config:config SSH_IMPORTER
+//config:	bool "ssh-importer: import from several hosts over SSH"
+//config:	default y
+//config:	depends on SSH
+//config:	help
+//config:	  Import from several hosts over SSH. See doc/ssh-importer.md.
+//applet:APPLET(ssh_importer, "ssh-importer", PREFIXED, "import from several hosts over SSH")
+
 /* ssh-importer.c: dipus ssh-importer [-i FILE] [-q] HOST...: import from several hosts
  * over SSH at once, one importer module per host on one loop (doc/ssh-importer.md). */
 #include "applets.h"
@@ -6,7 +14,6 @@
 #include "sep-import.h"
 #include "ssh.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +43,10 @@ int ssh_importer_main(int argc, char **argv)
 {
 	unsigned flags = SEP_IMPORT_VERBOSE;
 	int c;
-	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
-	while ((c = getopt_long(argc, argv, "+i:qh", lo, NULL)) != -1) {
+	static const struct opt opts[] = { { 'i', NULL, OPT_ARG }, { 'q', NULL, OPT_NOARG }, OPT_END };
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'i':
 			ssh_set_identity(optarg);
@@ -45,13 +54,10 @@ int ssh_importer_main(int argc, char **argv)
 		case 'q':
 			flags &= ~SEP_IMPORT_VERBOSE;
 			break;
-		case 'h':
-			fputs(ssh_importer_usage, stdout);
-			return DX_OK;
-		default:
-			return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind >= argc)
 		return usage_error("which hosts? ([user@]host[:port] ...)");
 	int n = argc - optind;

@@ -1,3 +1,11 @@
+//config:config TRUST
+//config:	bool "trust: pin an exporter's key"
+//config:	default y
+//config:	depends on TLS
+//config:	help
+//config:	  Pin a SEP exporter's key in known_hosts. See doc/keys.md.
+//applet:APPLET(trust, "trust", PREFIXED, "pin a SEP exporter's key in known_hosts")
+
 /* trust.c: pin an exporter's key in known_hosts, as ssh does on first contact; and,
  * on an exporter, authorize a client's key.
  *
@@ -10,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,21 +77,21 @@ static int authorize(int argc, char **argv)
 
 int trust_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
-		{ "authorize", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum { O_AUTHORIZE = 256 };
+	static const struct opt opts[] = {
+		{ 'y', "yes", OPT_NOARG }, { O_AUTHORIZE, "authorize", OPT_NOARG }, OPT_END,
 	};
+	struct optparse op;
 	int yes = 0, auth = 0, c;
-	while ((c = getopt_long(argc, argv, "+yh", longopts, NULL)) != -1) {
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'y': yes = 1; break;
-		case 'a': auth = 1; break;
-		case 'h': fputs(trust_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
+		case O_AUTHORIZE: auth = 1; break;
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (auth)
 		return authorize(argc - optind, argv + optind);
 	if (argc - optind != 1)

@@ -5,6 +5,7 @@
  * refused (doc/local-pipe.md). */
 #include "ipcserver.h"
 #include "loop.h"
+#include "opt.h"
 #include "util.h"
 
 #include <errno.h>
@@ -239,10 +240,17 @@ int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 	o->gid = (gid_t)-1;
 	o->ready_fd = -1;
 	o->verbose = 1;
+	static const struct opt opts[] = {
+		{ 'c', NULL, OPT_ARG }, { 'b', NULL, OPT_ARG }, { 'm', NULL, OPT_ARG },
+		{ 'g', NULL, OPT_ARG }, { '1', NULL, OPT_NOARG }, { 'k', NULL, OPT_NOARG },
+		{ 'q', NULL, OPT_NOARG }, { 'v', NULL, OPT_NOARG }, OPT_END,
+	};
+	struct optparse op;
 	int c;
 	unsigned long v;
 	char *end;
-	while ((c = getopt(argc, argv, "+c:b:m:g:1kqvh")) != -1) {
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'c':
 			if (parse_uint(optarg, 1, 100000, &v) < 0)
@@ -282,12 +290,12 @@ int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 		case 'v':
 			o->verbose = 2;
 			break;
-		case 'h':
-			return -1;
-		default:
-			return usage_error("unknown option");
 		}
 	}
+	if (c == OPT_HELP)
+		return -1;
+	if (c < 0)
+		return opt_rc(c);
 	if (argc - optind != 2)
 		return usage_error("needs 'COMMAND' and NAME[/PROTO]");
 	o->command = argv[optind];
@@ -300,13 +308,11 @@ int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o)
 	return 0;
 }
 
-int ipcserver_main(int argc, char **argv, enum ns_scope scope, const char *usage)
+int ipcserver_main(int argc, char **argv, enum ns_scope scope)
 {
 	struct ipcserver_opts o = { .scope = scope };
 	int rc = ipcserver_parse_args(argc, argv, &o);
-	if (rc < 0) {
-		fputs(usage, stdout);
-		return DX_OK;
-	}
+	if (rc < 0)
+		return opt_rc(OPT_HELP);
 	return rc ? rc : ipcserver_run(&o);
 }

@@ -33,11 +33,12 @@ struct ipcserver_opts {
  * Returns a DX_* exit code (messages already printed). */
 int ipcserver_run(const struct ipcserver_opts *o);
 
-/* Parse the common command line of local-pipe/export-pipe into o. Returns 0, or the
- * exit code to return (usage printed). */
+/* Parse the common command line of local-pipe/export-pipe into o (core/opt.h). Returns
+ * 0, or -1 after -h/--help printed the applet's usage, or the exit code to return
+ * (message printed). */
 int ipcserver_parse_args(int argc, char **argv, struct ipcserver_opts *o);
 
 /* The whole main of local-pipe and export-pipe: parse, publish in scope, serve. */
-int ipcserver_main(int argc, char **argv, enum ns_scope scope, const char *usage);
+int ipcserver_main(int argc, char **argv, enum ns_scope scope);
 
 #endif

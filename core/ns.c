@@ -48,10 +48,81 @@ const char *ns_scope_name(enum ns_scope s)
 	return scope_dirs[scope_index(s)];
 }
 
+int ns_clean_path(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (in[0] != '/' || outlen < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	out[o++] = '/';
+	for (const char *p = in; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* "//" and "/./" say nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* up one, lexically: what a link would make of it is not asked */
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o + (o > 1) + n >= outlen) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+/* The default root: CONFIG_DEFAULT_ROOT, or where its parent does not exist (Android
+ * has no /tmp) the same name in $TMPDIR. */
+static const char *default_root(void)
+{
+	static char def[NS_PATH_MAX];
+	if (def[0])
+		return def;
+	const char *d = CONFIG_DEFAULT_ROOT, *base = strrchr(d, '/');
+	const char *tmp = getenv("TMPDIR");
+	char parent[NS_PATH_MAX];
+	struct stat st;
+	snprintf(parent, sizeof parent, "%.*s", base ? (int)(base - d) : 0, d);
+	if (base && tmp && tmp[0] == '/' && stat(parent[0] ? parent : "/", &st) < 0 &&
+	    errno == ENOENT && !xsnprintf(parent, sizeof parent, "%s%s", tmp, base) &&
+	    !ns_clean_path(parent, def, sizeof def))
+		return def;
+	snprintf(def, sizeof def, "%s", d);
+	return def;
+}
+
 const char *ns_root(void)
 {
+	/* the root as the walk sees it: "//", "." and ".." spelled away, no trailing '/'
+	 * (so "/tmp/link/." is the link /tmp/link, and refused as one) */
+	static char clean[NS_PATH_MAX], seen[NS_PATH_MAX];
 	const char *r = getenv("DIPUS_ROOT");
-	return (r && *r) ? r : CONFIG_DEFAULT_ROOT;
+	if (!r || !*r)
+		return default_root();
+	if (r[0] != '/' || strlen(r) >= NS_PATH_MAX)
+		return r;  /* refused by ns_open_root as it is */
+	if (strcmp(r, seen)) {
+		snprintf(seen, sizeof seen, "%s", r);
+		if (ns_clean_path(r, clean, sizeof clean) < 0)
+			snprintf(clean, sizeof clean, "%s", r);
+	}
+	return clean;
 }
 
 const char *ns_host(void)
@@ -165,6 +236,28 @@ static int may_remove_at(int dirfd, const struct stat *st)
 	return !(d.st_mode & S_ISVTX) || st->st_uid == me || d.st_uid == me;
 }
 
+/* A root we just made as root: mkroot's modes (the root and local/, exported/ 1777,
+ * imported/ and users/ 0755), the scope directories made now, so that a user (or an
+ * exporter dropped to nobody) finds them. Only what this process made is chmod-ed. */
+static void make_shared(int rfd)
+{
+	static const char *const dirs[] = { "local", "exported", "imported", "users" };
+	struct stat st;
+	if (fstat(rfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return;  /* not the directory our mkdir made */
+	fchmod(rfd, 01777);
+	for (int i = 0; i < 4; i++) {
+		if (mkdirat(rfd, dirs[i], 0700) < 0)
+			continue;  /* someone was quicker: ns_open_dir's checks judge it */
+		int fd = open_dir_at(rfd, dirs[i]);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && st.st_uid == 0)
+				fchmod(fd, i < 2 ? 01777 : 0755);
+			close(fd);
+		}
+	}
+}
+
 int ns_open_root(int create, char *err, size_t errlen)
 {
 	char root[NS_PATH_MAX];
@@ -188,10 +281,16 @@ int ns_open_root(int create, char *err, size_t errlen)
 		if (check_dir_stat(&pst, parent, why, sizeof why) < 0)
 			return fail(EPERM, err, errlen, "%s: not created, its parent is not safe: %s", root,
 			            why);
+		/* made by root in a directory only root controls: a shared root, as
+		 * 'dipus mkroot' makes it (an exporter that drops to nobody, users' helpers);
+		 * otherwise the user's private namespace */
+		int shared = geteuid() == 0 && pst.st_uid == 0;
 		if (mkdir(root, 0700) < 0 && errno != EEXIST)
 			return fail(errno == EACCES ? EPERM : errno, err, errlen, "%s: cannot create: %s",
 			            root, strerror(errno));
 		fd = open_dir_at(AT_FDCWD, root);
+		if (fd >= 0 && shared)
+			make_shared(fd);
 	}
 	struct stat st;
 	if (fd < 0)
@@ -260,9 +359,12 @@ int ns_check_proto(const char *proto, char *err, size_t errlen)
 	if (strlen(proto) >= NS_PATH_MAX)
 		return fail(EINVAL, err, errlen, "%.40s...: protocol path too long", proto);
 	const char *p = proto;
-	for (;;) {
+	for (int depth = 1;; depth++) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (depth > WALK_MAX_DEPTH)
+			return fail(EINVAL, err, errlen, "%.40s...: a protocol path has at most %d "
+			            "components (the resolver looks no deeper)", proto, WALK_MAX_DEPTH);
 		if (n == 0)
 			return fail(EINVAL, err, errlen, "%s: empty component in the protocol path "
 			            "(write a/b, not a//b or a/)", proto);
@@ -382,6 +484,9 @@ static int parse_query(const char *q, int allow_abs, struct query *out, char *er
 	if (q[0] == '/') {
 		if (!allow_abs)
 			return fail(EINVAL, err, errlen, "%s: absolute paths are not accepted here", q);
+		/* one spelling: "//", "." and ".." would otherwise walk around the root's
+		 * no-link rule (the inside-the-root test is on this form) */
+		ns_clean_path(q, out->a, sizeof out->a);
 		out->kind = Q_ABS;
 		return 0;
 	}
@@ -442,6 +547,17 @@ static int match_parsed(const struct query *q, const struct ns_service *s)
 	return 0;
 }
 
+void ns_select(const char *query, unsigned scopes, const struct ns_list *in, struct ns_list *out)
+{
+	struct query q;
+	char err[NS_ERR_MAX];
+	if (parse_query(query, 1, &q, err, sizeof err) < 0)
+		return;
+	for (size_t i = 0; i < in->n; i++)
+		if ((in->v[i].scope & scopes) && match_parsed(&q, &in->v[i]))
+			ns_list_add(out, &in->v[i]);
+}
+
 int ns_match(const char *query, const struct ns_service *s)
 {
 	struct query q;
@@ -473,9 +589,29 @@ void ns_list_free(struct ns_list *l)
 
 static const char *sort_host;
 
+/* Whose a socket is: ours or root's (0) before another ordinary user's (1), so that
+ * nobody's socket shadows ours or root's for the same query. */
+static int owner_rank(const struct ns_service *s)
+{
+	return !(s->uid == geteuid() || s->uid == 0);
+}
+
+/* This host's (0); another host's through an import (1); another host's name on a
+ * socket in local/ or exported/, which anyone may publish (2): it never shadows the
+ * real one. */
+static int host_rank(const struct ns_service *s)
+{
+	if (!strcmp(s->host, sort_host))
+		return 0;
+	return s->scope == NS_LOCAL || s->scope == NS_EXPORTED ? 2 : 1;
+}
+
 static __attribute__((noinline)) int cmp_service(const struct ns_service *x, const struct ns_service *y)
 {
-	int hx = strcmp(x->host, sort_host) != 0, hy = strcmp(y->host, sort_host) != 0;
+	int ox = owner_rank(x), oy = owner_rank(y);
+	if (ox != oy)
+		return ox - oy;
+	int hx = host_rank(x), hy = host_rank(y);
 	if (hx != hy)
 		return hx - hy;
 	int sx = scope_index(x->scope), sy = scope_index(y->scope);
@@ -520,6 +656,7 @@ struct walk {
 	/* ns_connect_exact: connect to the first trusted socket found, from the walk's
 	 * directory fd (cfd: the connection, cerr: the first failure) */
 	int conn, cfd, cerr, ctrusted;
+	uid_t root_uid;                 /* imported/ holds the importer's sockets only */
 	const char *crel;               /* the path asked for (a directory there is none) */
 	struct ns_service *csvc;
 };
@@ -604,6 +741,11 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
 	for (int i = 0; i < w->depth; i++)
 		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
 			s.untrusted = 1;
+	/* imported/ is the importer's: root's in a shared root (a user's imports go to
+	 * users/<me>/), the owner's in a private one. Anyone else's socket there is a
+	 * squatter in a place made for proxies. */
+	if (w->scope == NS_IMPORTED && st.st_uid != w->root_uid)
+		s.untrusted = 1;
 	if (WALK_FOLLOW && w->conn)
 		return walk_connect(w, dirfd, nm, &s);
 	ns_list_add(w->out, &s);
@@ -650,6 +792,8 @@ static int walk_all(struct walk *w, unsigned scopes, char *follow, char *err, si
 	int fd = ns_open_root(0, err, errlen);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	struct stat rst;
+	w->root_uid = fstat(fd, &rst) == 0 ? rst.st_uid : 0;
 	close(fd);
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
@@ -736,10 +880,9 @@ static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct
 	if (s->untrusted || w->cfd >= 0 || strcmp(s->rel, w->crel))
 		return;
 	w->ctrusted++;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a full backlog is EAGAIN at once, never a wait on the loop */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dirfd, nm) == 0) {
-		/* a fresh socket's only status flag: no F_GETFL needed */
-		fcntl(fd, F_SETFL, O_NONBLOCK);
 		w->cfd = fd;
 		*w->csvc = *s;
 		return;
@@ -787,6 +930,8 @@ int ns_connect_exact(const char *rel, unsigned scopes, struct ns_service *svc, c
 	int fd, rfd = ns_open_root(0, err, errlen);
 	if (rfd < 0)
 		return -1;
+	struct stat rst;
+	w.root_uid = fstat(rfd, &rst) == 0 ? rst.st_uid : 0;
 	for (int i = 0; i < 4 && w.cfd < 0; i++) {
 		enum ns_scope sc = scope_order[i];
 		if (!(scopes & sc) || (fd = open_scope_at(rfd, i, ignored, sizeof ignored)) < 0)
@@ -840,12 +985,16 @@ static int sock_at(int op, int sock, int dirfd, const char *base)
 
 /* Open the directory that holds path: from the root with O_NOFOLLOW when path is in
  * the tree, else the parent as the system resolves it. base receives the last part. */
-static int open_parent(const char *path, char base[NS_PATH_MAX])
+static int open_parent(const char *given, char base[NS_PATH_MAX])
 {
-	char dir[NS_PATH_MAX], err[NS_ERR_MAX];
+	char dir[NS_PATH_MAX], err[NS_ERR_MAX], path[NS_PATH_MAX];
+	if (given[0] != '/' || ns_clean_path(given, path, sizeof path) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	const char *root = ns_root(), *slash = strrchr(path, '/');
 	size_t rl = strlen(root);
-	if (path[0] != '/' || !slash[1] ||
+	if (!slash[1] ||
 	    xsnprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)) {
 		errno = EINVAL;
 		return -1;
@@ -879,6 +1028,11 @@ static int probe_at(int dirfd, const char *base)
 		errno = ENOTSOCK;
 		return -1;
 	}
+	/* listening, says the kernel: alive, and nobody's command ran to find out. Not
+	 * seen (dead, or listened to from another network namespace) or no sock_diag: a
+	 * connect, which a dead socket refuses without anything running. */
+	if (ns_listening(st.st_dev, st.st_ino) == 1)
+		return 1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -891,7 +1045,19 @@ static int probe_at(int dirfd, const char *base)
 	return e == ECONNREFUSED ? 0 : -1;
 }
 
+static int connect_svc(const struct ns_service *s, int nonblock);
+
 int ns_connect(const struct ns_service *s)
+{
+	return connect_svc(s, 0);
+}
+
+int ns_connect_nb(const struct ns_service *s)
+{
+	return connect_svc(s, SOCK_NONBLOCK);
+}
+
+static int connect_svc(const struct ns_service *s, int nonblock)
 {
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(s->path, base);
@@ -905,7 +1071,7 @@ int ns_connect(const struct ns_service *s)
 		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
 		goto out;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | nonblock, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dfd, base) < 0) {
 		int e = errno;
 		close(fd);
@@ -920,6 +1086,12 @@ out:;
 }
 
 int ns_probe(const char *path)
+{
+	ns_listening_forget();  /* one probe: the kernel's answer of now */
+	return ns_probe_many(path);
+}
+
+int ns_probe_many(const char *path)
 {
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(path, base);
@@ -951,7 +1123,7 @@ int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, s
 	/* A shared (root-owned) root's scope dirs are root's to make (dipus mkroot), sticky
 	 * like /tmp; a user's own root is private, its scope dirs plain 0755. */
 	int own = create && st.st_uid == geteuid();
-	mode_t smode = !users && st.st_uid == 0 ? 01777 : 0755;
+	mode_t smode = !users && scope != NS_IMPORTED && st.st_uid == 0 ? 01777 : 0755;
 	for (int depth = 0;; depth++) {
 		char *c = rel, *e = strchr(c, '/');
 		if (e)
@@ -1064,6 +1236,19 @@ int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t 
 	return ns_publish_as(scope, name, ns_host(), proto, mode, gid, backlog, out, err, errlen);
 }
 
+enum ns_scope ns_import_scope(enum ns_scope want)
+{
+	char err[NS_ERR_MAX];
+	struct stat st;
+	if (want != NS_IMPORTED || geteuid() == 0)
+		return want;
+	int fd = ns_open_root(0, err, sizeof err);
+	int shared = fd >= 0 && fstat(fd, &st) == 0 && st.st_uid != geteuid();
+	if (fd >= 0)
+		close(fd);
+	return shared ? NS_USERS : want;
+}
+
 int ns_scope_dir(enum ns_scope scope, char *out, size_t outlen)
 {
 	if (scope == NS_USERS)
@@ -1078,6 +1263,7 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (ns_check_name(name, err, errlen) < 0 || ns_check_proto(proto, err, errlen) < 0 ||
 	    check_host(host, err, errlen) < 0)
 		return -1;
+	ns_listening_forget();  /* this publish's probes: from a listing made for it */
 	memset(out, 0, sizeof *out);
 	char dirpath[NS_PATH_MAX * 3];
 	ns_scope_dir(scope, dirpath, sizeof dirpath);
@@ -1103,11 +1289,20 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (fd < 0)
 		goto fail;
 	step = "bind";
-	for (int i = 0; i < 8 && r < 0; i++) {
+	for (int i = 0, again = 0; i < 8 && r < 0; i++) {
 		/* a stale one of an earlier process with our pid: the next number */
 		snprintf(tmp, sizeof tmp, ".tmp.%d.%u", (int)getpid(), seq++);
 		r = sock_at(AT_BIND, fd, dfd, tmp);
 		e = errno;
+		if (r < 0 && e == ENOENT && again++ < 2) {
+			/* the directory went with its last socket (prune_dirs) meanwhile */
+			close(dfd);
+			if ((dfd = ns_open_dir(scope, proto, 1, err, errlen)) < 0) {
+				close(fd);
+				return -1;
+			}
+			continue;
+		}
 		if (r < 0 && e != EADDRINUSE)
 			break;
 	}
@@ -1121,11 +1316,24 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (listen(fd, backlog > 0 ? backlog : 64) < 0)
 		goto fail_errno;
 	step = "rename";
+	unsigned squat = 0;
+	uid_t squat_uid = 0;
 	for (;; n++) {
 		if (n > NS_N_MAX) {
+			char why[160], who[64];
 			errno = EEXIST;
-			step = "1000 instances already published";
-			goto fail_errno;
+			/* what takes the names, so the user knows whom to ask */
+			if (squat)
+				snprintf(why, sizeof why, "all 1000 instance names are taken, %u of them by "
+				         "files that are not sockets, of %s (only they or root can remove them)",
+				         squat, user_name(squat_uid, who, sizeof who));
+			else
+				snprintf(why, sizeof why, "1000 instances already published");
+			step = why;
+			unlinkat(dfd, tmp, 0);
+			close(fd);
+			close(dfd);
+			return fail(EEXIST, err, errlen, "%s/%s.%s...N: %s", dirpath, name, host, why);
 		}
 		snprintf(final, sizeof final, "%s.%s...%u", name, host, n);
 		r = place(dfd, tmp, final, &waits);
@@ -1133,6 +1341,13 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 			break;
 		if (r < 0)
 			goto fail_errno;
+		/* taken: a squatter's file is skipped like any other, and counted */
+		struct stat sq;
+		if (fstatat(dfd, final, &sq, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(sq.st_mode) &&
+		    sq.st_uid != geteuid()) {
+			squat++;
+			squat_uid = sq.st_uid;
+		}
 	}
 	struct stat st;
 	if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1163,6 +1378,31 @@ fail:
 	return fail(e == EACCES ? EPERM : e, err, errlen, "%s: %s: %s", dirpath, step, strerror(e));
 }
 
+/* After the last socket of a proto directory went: remove the proto directories of
+ * s that are now empty and ours, deepest first, never the scope directory. rmdir()
+ * itself refuses one that is not empty; a publisher that opened one just before is
+ * told ENOENT at bind and opens it afresh (ns_publish_as). */
+static void prune_dirs(const struct ns_service *s)
+{
+	char scope[NS_PATH_MAX], path[NS_PATH_MAX], base[NS_PATH_MAX];
+	if (!s->proto[0] || ns_scope_dir(s->scope, scope, sizeof scope) ||
+	    xsnprintf(path, sizeof path, "%s/%s", scope, s->proto))
+		return;
+	size_t sl = strlen(scope);
+	for (int i = 0; i <= WALK_MAX_DEPTH && strlen(path) > sl; i++) {
+		int dfd = open_parent(path, base);
+		struct stat st;
+		int gone = dfd >= 0 && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		           S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		           unlinkat(dfd, base, AT_REMOVEDIR) == 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (!gone)
+			return;
+		*strrchr(path, '/') = 0;
+	}
+}
+
 int ns_unpublish(const struct ns_service *s, int listen_fd)
 {
 	(void)listen_fd;
@@ -1180,12 +1420,15 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 		errno = ESTALE;
 	int e = errno;
 	close(dfd);
+	if (r == 0)
+		prune_dirs(s);
 	errno = e;
 	return r;
 }
 
 int ns_reap_one(const struct ns_service *s, int dry, char *err, size_t errlen)
 {
+	ns_listening_forget();
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(s->path, base);
 	if (dfd < 0)

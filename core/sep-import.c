@@ -833,7 +833,7 @@ struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns
 		free(imp);
 		return NULL;
 	}
-	int dfd = ns_open_dir(scope, "", 1, err, errlen);
+	int dfd = ns_open_dir(scope = ns_import_scope(scope), "", 1, err, errlen);  /* a user's: users/<me>/ */
 	if (dfd < 0) {
 		free(imp);
 		return NULL;

@@ -1,5 +1,6 @@
 /* sep-svr.c: the namespace-backed SEP server side (sep-svr.h). */
 #include "sep-svr.h"
+#include "loop.h"
 #include "monitor.h"
 #include "sep.h"
 #include "util.h"
@@ -12,35 +13,38 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define CONNECT_RETRY_MS 50   /* a full backlog: tried again this often */
+#define CONNECT_WAIT_MS 5000  /* ...and refused after this long */
+#define MAX_WATCHES 64        /* WATCH channels of one peer (one sep_svr) */
+
+static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
+	__attribute__((format(printf, 3, 0)));
+static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
+{
+	snprintf(err, errlen, fmt, q);
+	errno = EINVAL;
+	return -1;
+}
+
 int sep_svr_check_query(const char *q, char *err, size_t errlen)
 {
 	if (!q || !*q)
 		return 0;
-	if (strlen(q) >= NS_PATH_MAX) {
-		snprintf(err, errlen, "query too long");
-		return -1;
-	}
-	if (q[0] == '/') {
-		snprintf(err, errlen, "%s: absolute paths are not offered", q);
-		return -1;
-	}
+	if (strlen(q) >= NS_PATH_MAX)
+		return bad_query(err, errlen, "query too long%s", "");
+	if (q[0] == '/')
+		return bad_query(err, errlen, "%s: absolute paths are not offered", q);
 	for (const char *c = q; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			snprintf(err, errlen, "control character in the query");
-			return -1;
-		}
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return bad_query(err, errlen, "control character in the query%s", "");
 	const char *p = q;
 	for (;;) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 0 && e) {
-			snprintf(err, errlen, "%s: empty path component", q);
-			return -1;
-		}
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			snprintf(err, errlen, "%s: '.' and '..' are not allowed in a query", q);
-			return -1;
-		}
+		if (n == 0 && e)
+			return bad_query(err, errlen, "%s: empty path component", q);
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return bad_query(err, errlen, "%s: '.' and '..' are not allowed in a query", q);
 		if (!e)
 			return 0;
 		p = e + 1;
@@ -99,15 +103,15 @@ static int connect_exact(unsigned scopes, const char *q, struct ns_service *svc,
 	}
 	int e = errno;
 	if (!s.path[0] && e != ENOENT) {
-		*code = DX_REFUSED;  /* an unusable root: err says why */
+		*code = SEP_E_REFUSED;  /* an unusable root: err says why */
 	} else if (!s.path[0]) {
 		snprintf(err, errlen, "%s: no such service", q);
-		*code = DX_NOMATCH;
+		*code = SEP_E_NOSERVICE;
 	} else {
 		snprintf(err, errlen, "%s: %s", s.rel, strerror(e));
-		*code = (e == EACCES || e == EPERM) ? DX_REFUSED :
-		        e == ECONNREFUSED || e == ENOENT ? DX_NOMATCH : DX_IO;
+		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
 	}
+	errno = e;  /* EAGAIN: its backlog is full, worth another try */
 	return -1;
 }
 
@@ -120,24 +124,25 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 	struct ns_list l = { 0 };
 	int n = sep_svr_list(scopes, q, &l, err, errlen);
 	if (n < 0) {
-		*code = DX_REFUSED;
+		*code = errno == EINVAL ? SEP_E_BADQUERY : SEP_E_REFUSED;
 		return -1;
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "%s: no such service", *q ? q : "(everything)");
-		*code = DX_NOMATCH;
+		*code = SEP_E_NOSERVICE;
 		ns_list_free(&l);
 		return -1;
 	}
-	int fd = -1, first_errno = 0;
+	int fd = -1, first_errno = 0, busy = 0;
 	const char *first_rel = NULL;
 	for (size_t i = 0; i < l.n && fd < 0; i++) {
-		fd = ns_connect(&l.v[i]);
+		fd = ns_connect_nb(&l.v[i]);  /* never waits: a full backlog is EAGAIN */
 		if (fd >= 0) {
 			if (svc)
 				*svc = l.v[i];
 			break;
 		}
+		busy |= errno == EAGAIN;
 		if (!first_errno) {
 			first_errno = errno;
 			first_rel = l.v[i].rel;
@@ -147,12 +152,10 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 	if (fd < 0) {
 		/* the most telling reason: permission first, then the first failure */
 		snprintf(err, errlen, "%s: %s", first_rel ? first_rel : q, strerror(first_errno));
-		*code = (first_errno == EACCES || first_errno == EPERM) ? DX_REFUSED :
-		        first_errno == ECONNREFUSED || first_errno == ENOENT ? DX_NOMATCH : DX_IO;
-	} else {
-		fd_set_nonblock(fd, 1);  /* close-on-exec already: ns_connect makes it so */
+		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
 	}
 	ns_list_free(&l);
+	errno = fd >= 0 ? 0 : busy ? EAGAIN : first_errno;
 	return fd;
 }
 
@@ -214,10 +217,23 @@ struct svr_watch {
 	struct svr_watch *next;
 };
 
+/* A CONNECT whose services all had a full backlog: tried again on a timer, refused
+ * after CONNECT_WAIT_MS (the loop serves everything else meanwhile). */
+struct svr_conn {
+	struct sep_svr *v;
+	struct sep_session *s;
+	uint32_t chan;
+	unsigned tries;
+	struct loop_timer *t;
+	struct svr_conn *next;
+	char q[NS_PATH_MAX];
+};
+
 struct sep_svr {
 	struct loop *lp;
 	unsigned scopes;
 	struct svr_watch *watches;
+	struct svr_conn *conns;
 	char refusal[NS_ERR_MAX];
 };
 
@@ -239,6 +255,12 @@ void sep_svr_free(struct sep_svr *v)
 		sep_svr_watch_stop(w->w);
 		free(w);
 	}
+	while (v->conns) {
+		struct svr_conn *c = v->conns;
+		v->conns = c->next;
+		loop_timer_cancel(v->lp, c->t);
+		free(c);
+	}
 	free(v);
 }
 
@@ -253,7 +275,7 @@ static int ops_list(void *arg, const char *query, struct ns_list *out, int *code
 	struct sep_svr *v = arg;
 	int n = sep_svr_list(v->scopes, query, out, err, errlen);
 	if (n < 0) {
-		*code = SEP_E_BADQUERY;
+		*code = errno == EINVAL ? SEP_E_BADQUERY : SEP_E_REFUSED;
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
 		return -1;
 	}
@@ -263,18 +285,80 @@ static int ops_list(void *arg, const char *query, struct ns_list *out, int *code
 static int ops_connect(void *arg, const char *query, int *code, char *err, size_t errlen)
 {
 	struct sep_svr *v = arg;
-	int dx;
-	int fd = sep_svr_connect(v->scopes, query, NULL, &dx, err, errlen);
-	if (fd < 0) {
-		/* a refused query, permission denied, nothing there */
-		*code = dx == DX_NOMATCH ? (strstr(err, "no such service") ? SEP_E_NOSERVICE : SEP_E_REFUSED)
-		        : dx == DX_REFUSED ? (strstr(err, "not allowed") || strstr(err, "not offered") ||
-		                              strstr(err, "component") || strstr(err, "control")
-		                              ? SEP_E_BADQUERY : SEP_E_REFUSED)
-		        : SEP_E_REFUSED;
+	int fd = sep_svr_connect(v->scopes, query, NULL, code, err, errlen);
+	if (fd < 0)
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
-	}
 	return fd;
+}
+
+static void conn_unlink(struct svr_conn *c)
+{
+	for (struct svr_conn **pp = &c->v->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+}
+
+static void conn_retry(struct loop *lp, void *arg)
+{
+	struct svr_conn *c = arg;
+	struct sep_svr *v = c->v;
+	char err[NS_ERR_MAX];
+	int code;
+	c->t = NULL;
+	int fd = sep_svr_connect(v->scopes, c->q, NULL, &code, err, sizeof err);
+	if (fd < 0 && errno == EAGAIN && ++c->tries < CONNECT_WAIT_MS / CONNECT_RETRY_MS) {
+		c->t = loop_timer(lp, CONNECT_RETRY_MS, conn_retry, c);
+		return;
+	}
+	if (fd < 0 && errno == EAGAIN)
+		snprintf(err, sizeof err, "%s: the service accepts nobody (its backlog stayed full "
+		         "for %d s)", c->q, CONNECT_WAIT_MS / 1000);
+	if (fd < 0)
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+	conn_unlink(c);
+	struct sep_session *s = c->s;
+	uint32_t chan = c->chan;
+	free(c);
+	sep_connect_done(s, chan, fd, code, err);
+}
+
+static int ops_connect_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+                             int *code, char *err, size_t errlen)
+{
+	struct sep_svr *v = arg;
+	int fd = sep_svr_connect(v->scopes, query, NULL, code, err, errlen);
+	if (fd >= 0) {
+		sep_connect_done(s, chan, fd, 0, NULL);
+		return 0;
+	}
+	if (errno != EAGAIN) {
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
+	/* a full backlog: the service may accept soon; nothing here waits for it */
+	struct svr_conn *c = xcalloc(1, sizeof *c);
+	c->v = v;
+	c->s = s;
+	c->chan = chan;
+	snprintf(c->q, sizeof c->q, "%s", query);
+	c->t = loop_timer(v->lp, CONNECT_RETRY_MS, conn_retry, c);
+	c->next = v->conns;
+	v->conns = c;
+	return 0;
+}
+
+static void ops_connect_cancel(void *arg, struct sep_session *s, uint32_t chan)
+{
+	struct sep_svr *v = arg;
+	for (struct svr_conn *c = v->conns; c; c = c->next)
+		if (c->s == s && c->chan == chan) {
+			conn_unlink(c);
+			loop_timer_cancel(v->lp, c->t);
+			free(c);
+			return;
+		}
 }
 
 static void ops_watch_event(void *arg, int appeared, const struct ns_service *s)
@@ -283,10 +367,27 @@ static void ops_watch_event(void *arg, int appeared, const struct ns_service *s)
 	sep_watch_event(w->s, w->chan, appeared ? SEP_REC_APPEARED : SEP_REC_VANISHED, s);
 }
 
+/* A WATCH refused: a bad query, a bound (inotify's, or ours), or an unusable root. */
+static int watch_code(int e)
+{
+	return e == EINVAL ? SEP_E_BADQUERY :
+	       e == EMFILE || e == ENFILE || e == ENOSPC || e == ENOMEM ? SEP_E_LIMIT : SEP_E_REFUSED;
+}
+
 static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
                            int *code, char *err, size_t errlen)
 {
 	struct sep_svr *v = arg;
+	unsigned n = 0;
+	for (struct svr_watch *x = v->watches; x; x = x->next)
+		n++;
+	if (n >= MAX_WATCHES) {
+		/* they all share the process's one monitor, but each costs a walk per change */
+		*code = SEP_E_LIMIT;
+		snprintf(err, errlen, "too many WATCH channels (at most %d per peer)", MAX_WATCHES);
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
 	struct svr_watch *w = xcalloc(1, sizeof *w);
 	w->v = v;
 	w->s = s;
@@ -294,14 +395,14 @@ static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, cons
 	/* arm the monitor first, then report what exists: nothing is lost in between */
 	w->w = sep_svr_watch_start(v->lp, v->scopes, query, ops_watch_event, w, err, errlen);
 	if (!w->w) {
-		*code = SEP_E_BADQUERY;
+		*code = watch_code(errno);
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
 		free(w);
 		return -1;
 	}
 	struct ns_list l = { 0 };
 	if (sep_svr_list(v->scopes, query, &l, err, errlen) < 0) {
-		*code = SEP_E_BADQUERY;
+		*code = watch_code(errno);
 		sep_svr_watch_stop(w->w);
 		free(w);
 		ns_list_free(&l);
@@ -334,4 +435,6 @@ const struct sep_server_ops sep_svr_ops = {
 	.connect = ops_connect,
 	.watch_start = ops_watch_start,
 	.watch_stop = ops_watch_stop,
+	.connect_start = ops_connect_start,
+	.connect_cancel = ops_connect_cancel,
 };

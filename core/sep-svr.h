@@ -19,7 +19,7 @@
 struct loop;
 struct ns_monitor;
 
-/* 0 if q is an acceptable network query, else -1 with the reason in err. */
+/* 0 if q is an acceptable network query, else -1 with the reason in err, errno EINVAL. */
 int sep_svr_check_query(const char *q, char *err, size_t errlen);
 
 /* The services in scopes matching q, resolver order, untrusted ones left out.
@@ -28,8 +28,9 @@ int sep_svr_list(unsigned scopes, const char *q, struct ns_list *out, char *err,
 
 /* Connect to the first service in scopes matching q that accepts (moving on to the next
  * match when one refuses). Returns a connected, nonblocking, close-on-exec fd, or -1
- * with *code (DX_NOMATCH nothing matched or nothing accepted, DX_REFUSED permission
- * denied / refused query, DX_IO other) and err. *svc (may be NULL) gets the service. */
+ * with *code (SEP_E_BADQUERY a query no service can match, SEP_E_NOSERVICE nothing
+ * matched, SEP_E_REFUSED nothing accepted, permission denied, an unusable root) and
+ * err. *svc (may be NULL) gets the service. Codes come from errno, never from err. */
 int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int *code,
                     char *err, size_t errlen);
 

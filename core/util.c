@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 const char *applet_name = "dipus";
+const char *applet_usage = "";
 
 static void vmsg(const char *fmt, va_list ap, int err)
 {
@@ -75,11 +76,12 @@ void die_errno(int code, const char *fmt, ...)
 
 int usage_error(const char *fmt, ...)
 {
+	char buf[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(fmt, ap, 0);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try 'dipus %s --help'.\n", applet_name);
+	msg("%s (see 'dipus %s --help')", buf, applet_name);
 	return DX_USAGE;
 }
 

@@ -17,7 +17,7 @@ enum {
 	DX_IO = 3,       /* I/O error on a file, socket or pipe */
 	DX_REFUSED = 4,  /* refused by a security check (unsafe root, permissions, untrusted key) */
 	DX_REMOTE = 5,   /* remote, protocol, TLS or SSH failure */
-	DX_NOTIMPL = 9,  /* applet registered but not implemented in this build */
+	DX_NOTIMPL = 9,  /* applet not built in this binary, or not implemented yet */
 };
 
 /* The exit code for a failure of kind errno e, where the reason is already in words:
@@ -26,15 +26,18 @@ enum {
  * failures, DX_REMOTE for another host's). The one errno -> exit code mapping. */
 int dx_errno(int e, int dflt);
 
-/* Set by the dispatcher: the applet being run, for "dipus: APPLET: ..." messages. */
+/* Set by the dispatcher: the applet being run, for "dipus: APPLET: ..." messages, and
+ * its usage text, which -h/--help prints (core/opt.h). */
 extern const char *applet_name;
+extern const char *applet_usage;
 
 /* "dipus: APPLET: " + text + "\n" on stderr. The _errno forms append ": strerror(errno)". */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void die_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Usage error: message, then "Try 'dipus APPLET --help'."; returns DX_USAGE. */
+/* Usage error, one line: "dipus: APPLET: text (see 'dipus APPLET --help')"; returns
+ * DX_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Verbosity for msg_debug(), from $DIPUS_DEBUG. */
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,16 +6,18 @@
 #   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/dipus_mbedtls_config.h
 #   dropbear -> $(BUILDDIR)/dropbear/dbclient.o    its client, partially linked (ld -r)
 #               with libtomcrypt/libtommath and core/ssh-alloc.o, ssh-chachapoly.o,
-#               every symbol local but cli_main, so it cannot collide with mbedTLS
-#               or dipus.
-# Sub-makes get MAKEOVERRIDES= so our command-line variables never leak into them.
+#               every global but cli_main renamed dipus_db_*, so it cannot collide
+#               with mbedTLS or dipus.
+# Sub-makes run with MAKEFLAGS cut before its " -- ": our command-line variables
+# (CC=, CPPFLAGS=, CROSS=...) never leak into them, the jobserver still does.
 
 MBEDTLS_VER  := 3.6.6
 DROPBEAR_VER := 2025.89
 DEPS_SRC     := build/src
 MBEDTLS_SRC  := $(DEPS_SRC)/mbedtls-$(MBEDTLS_VER)
 DROPBEAR_SRC := $(DEPS_SRC)/dropbear-$(DROPBEAR_VER)
-DEP_CFLAGS    = $(OPT_CFLAGS) $(SAN_FLAGS) -w
+DEP_CFLAGS    = $(OPT_CFLAGS) $(SAN_FLAGS) -w $(CFLAGS)
+SUBMAKE       = MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(MAKE)
 
 # fetch (or reuse) + verify, then extract under a temporary name and rename into place
 $(DEPS_SRC)/.%.stamp: scripts/deps/%.hash scripts/fetch-deps.sh
@@ -46,7 +48,7 @@ DEPS_LDFLAGS += $(foreach f,$(GCM_WRAP),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
 
 $(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/dipus_mbedtls_config.h mk/mbedtls.mk
-	+$(Q)$(MAKE) -f mk/mbedtls.mk MAKEOVERRIDES= Q='$(Q)' CC='$(CC)' AR='$(AR)' \
+	+$(Q)$(SUBMAKE) -f mk/mbedtls.mk Q='$(Q)' CC='$(CC)' AR='$(AR)' \
 	    SRC=$(MBEDTLS_SRC) OUT=$(BUILDDIR)/mbedtls CFLAGS='$(DEP_CFLAGS)'
 endif
 
@@ -70,6 +72,9 @@ DB_CONFIGURE  = --disable-zlib --disable-pam --disable-syslog --disable-lastlog 
 DB_ALL        = $(BUILDDIR)/dropbear/dbclient-all.o
 DB_OWN        = $(BUILDDIR)/core/ssh-alloc.o $(BUILDDIR)/core/ssh-chachapoly.o
 DB_MALLOC     = malloc calloc realloc free
+# configure's --host from the compiler itself (a cross build cannot run its test programs)
+DB_HOST       = $(shell $(CC) -dumpmachine)
+DB_LDFLAGS    = $(SAN_FLAGS) $(LINK_STATIC) $(LDFLAGS)
 
 # (dropbearmulti is linked only to see that nothing is missing: it needs ssh-chachapoly.o
 # to exist, not to be rebuilt for)
@@ -85,14 +90,15 @@ $(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dro
 	$(Q)cp core/ssh-chachapoly.h $(DB_TREE)/src/ssh-chachapoly.h
 	$(Q)cp config/dropbear_cli-dipusmux.c $(DB_TREE)/src/cli-dipusmux.c
 	$(Q)patch -s -d $(DB_TREE) -p1 <config/dropbear-dipusmux.patch
-	$(Q)cd $(DB_TREE) && ./configure CC='$(CC)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(SAN_FLAGS)' \
+	$(Q)cd $(DB_TREE) && ./configure --host=$(DB_HOST) CC='$(CC)' AR='$(AR)' RANLIB='$(RANLIB)' \
+	    CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(DB_LDFLAGS)' \
 	    $(DB_CONFIGURE) >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-	+$(Q)$(MAKE) -C $(DB_TREE) MAKEOVERRIDES= MULTI=1 PROGRAMS=dbclient \
-	    LDFLAGS='$(SAN_FLAGS) $(CURDIR)/$(BUILDDIR)/core/ssh-chachapoly.o' dropbearmulti >$(BUILDDIR)/dropbear/make.log 2>&1 \
-	    || { tail -30 $(BUILDDIR)/dropbear/make.log; exit 1; }
-	$(Q)ld -r -o $@.tmp $$(ls $(DB_TREE)/obj/*.o | grep -v '/dbmulti\.o$$') \
+	+$(Q)cd $(DB_TREE) && $(SUBMAKE) MULTI=1 PROGRAMS=dbclient AR='$(AR)' RANLIB='$(RANLIB)' \
+	    LDFLAGS='$(DB_LDFLAGS) $(CURDIR)/$(BUILDDIR)/core/ssh-chachapoly.o' dropbearmulti >$(CURDIR)/$(BUILDDIR)/dropbear/make.log 2>&1 \
+	    || { tail -30 $(CURDIR)/$(BUILDDIR)/dropbear/make.log; exit 1; }
+	$(Q)$(LD) -r -o $@.tmp $$(ls $(DB_TREE)/obj/*.o | grep -v '/dbmulti\.o$$') \
 	    $(DB_TREE)/libtomcrypt/libtomcrypt.a $(DB_TREE)/libtommath/libtommath.a
-	$(Q)objcopy $(foreach f,$(DB_MALLOC),--redefine-sym $(f)=dipus_db_$(f)) $@.tmp $@ && rm -f $@.tmp
+	$(Q)$(OBJCOPY) $(foreach f,$(DB_MALLOC),--redefine-sym $(f)=dipus_db_$(f)) $@.tmp $@ && rm -f $@.tmp
 
 # The cipher's loops at -O2, like mbedTLS's AES-GCM: +0.8 KB; ChaCha20 +20% (AVX2) to
 # +40% (128-bit vectors), Poly1305 +10-20% over -Os on one core here.
@@ -100,8 +106,12 @@ $(BUILDDIR)/core/ssh-chachapoly.o: OPT_CFLAGS := $(subst -Os,-O2,$(OPT_CFLAGS))
 $(BUILDDIR)/core/ssh-chachapoly.o: mk/deps.mk
 
 # then our two objects joined in (after the renaming: ssh-alloc calls the real malloc),
-# and every symbol but the entry point made local
+# and every global but the entry point renamed with a prefix. Renamed, not made local:
+# on MIPS, objcopy --localize turns symbols reached through R_MIPS_GOT16 into locals
+# and the final link runs out of GOT space (a BFD internal error).
 $(DROPBEAR_OBJ): $(DB_ALL) $(DB_OWN)
-	$(Q)ld -r -o $(BUILDDIR)/dropbear/dbclient-own.o $(DB_ALL) $(DB_OWN)
-	$(Q)objcopy --keep-global-symbol=cli_main $(BUILDDIR)/dropbear/dbclient-own.o $@
+	$(Q)$(LD) -r -o $(BUILDDIR)/dropbear/dbclient-own.o $(DB_ALL) $(DB_OWN)
+	$(Q)$(NM) -g --defined-only $(BUILDDIR)/dropbear/dbclient-own.o | \
+	    awk 'NF == 3 && $$3 != "cli_main" { print $$3, "dipus_db_" $$3 }' | sort -u >$@.syms
+	$(Q)$(OBJCOPY) --redefine-syms=$@.syms $(BUILDDIR)/dropbear/dbclient-own.o $@
 endif

@@ -8,7 +8,16 @@
 #   pass NAME / fail NAME WHY / skip NAME WHY
 #   expect_rc NAME CODE CMD...      expect_eq NAME WANT GOT
 #   expect_grep NAME PATTERN FILE   sha FILE
-#   need_root NAME / need_cmd NAME CMD
+#   need_root NAME / need_cmd NAME CMD [PACKAGE] / need_applet NAME APPLET...
+#
+# Skips (the rule testsuite/run enforces):
+#   need_cmd     a peer program the test runs against is required: missing, it is a
+#                FAIL naming the Debian package to install (scripts/setup.sh --test).
+#   need_applet  an applet this configuration does not build: "SKIP: NAME: not
+#                configured: ..." (optional, never a failure); if $DIPUS_CONFIG enables
+#                it but the binary lacks it, a FAIL.
+#   need_root    as a user, a SKIP; as root it never skips.
+#   skip         any other SKIP: testsuite/run counts it as a failure when run as root.
 #
 # $T is a fresh temporary directory, removed with every spawned process on exit,
 # also on failure or signal.
@@ -34,6 +43,8 @@ trap 'exit 130' INT TERM
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
+# the one optional kind of skip: a feature this build was configured without
+skip_unconfigured() { echo "SKIP: $1: not configured: $2"; }
 # on_exit FN: call FN at exit (before $T is removed)
 on_exit() { _cleanups="$_cleanups $1"; }
 
@@ -98,10 +109,49 @@ need_root() {
 	return 1
 }
 
+# the Debian package of a peer program the tests run (scripts/setup.sh --test has them all)
+_pkg_of() {
+	case ${1##*/} in
+	socat) echo socat ;;
+	sshd) echo openssh-server ;;
+	ssh | ssh-keygen) echo openssh-client ;;
+	dropbear | dropbearkey | dropbearconvert) echo dropbear-bin ;;
+	openssl) echo openssl ;;
+	ip) echo iproute2 ;;
+	python3) echo python3 ;;
+	musl-gcc) echo musl-tools ;;
+	setpriv | flock | unshare | setsid) echo util-linux ;;
+	useradd | userdel | groupadd) echo passwd ;;
+	avahi-publish | avahi-browse) echo avahi-utils ;;
+	lame) echo lame ;;
+	madplay) echo madplay ;;
+	*) echo "the one providing ${1##*/}" ;;
+	esac
+}
+
+# need_cmd NAME CMD [PACKAGE]: a peer the test needs; missing, the test FAILs (never skips)
 need_cmd() {
 	command -v "$2" >/dev/null 2>&1 && return 0
-	skip "$1" "needs $2 (install it; .ci/run does)"
+	fail "$1" "needs $2: install Debian package ${3:-$(_pkg_of "$2")} (scripts/setup.sh --test)"
 	return 1
+}
+
+# need_applet NAME APPLET...: 0 if the binary has every APPLET; else an optional skip
+# when the configuration leaves one out, a FAIL when the configuration has it.
+need_applet() {
+	local name=$1 a sym
+	shift
+	for a in "$@"; do
+		"$DIPUS" --list 2>/dev/null | grep -qx -- "$a" && continue
+		sym=CONFIG_$(echo "$a" | tr 'a-z-' 'A-Z_')
+		if [ -n "${DIPUS_CONFIG:-}" ] && grep -qx "$sym=y" "$DIPUS_CONFIG" 2>/dev/null; then
+			fail "$name" "$DIPUS_CONFIG has $sym=y but $DIPUS has no '$a' applet"
+		else
+			skip_unconfigured "$name" "this build has no '$a' applet"
+		fi
+		return 1
+	done
+	return 0
 }
 
 # count of open fds of a process, and whether it has zombie children

@@ -63,7 +63,7 @@ expect_eq "every match refuses: the message" "dipus: dcat: gone: no service reac
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$DIPUS_ROOT/local/dead/upper.one...0"
 expect_eq "a refusing match is skipped for the next one" "HELLO" "$(echo hello | "$DIPUS" dcat upper.one)"
 expect_rc "no QUERY: exit 2" 2 "$DIPUS" dcat
-expect_grep "usage error says how to get help" "Try 'dipus dcat --help'" "$ERR"
+expect_eq "usage error: one line that says how to get help" "dipus: dcat: needs a QUERY (see 'dipus dcat --help')" "$(cat "$ERR")"
 expect_rc "unknown option: exit 2" 2 "$DIPUS" dcat -x upper
 expect_rc "a bad query: exit 2" 2 "$DIPUS" dcat 'a/../b'
 expect_rc "missing FILE: exit 3" 3 "$DIPUS" dcat wc "$T/f1" "$T/missing.wav"

@@ -17,14 +17,15 @@ expect_eq "the corrupt archive is not replaced behind the user's back" "$bad" "$
 # an archive already in DL_DIR is verified and reused with no network: apt-get is a
 # stand-in that always fails, so any download attempt would fail the run
 printf '#!/bin/sh\nexit 100\n' >"$T/apt-get"; chmod +x "$T/apt-get"
-if [ -f "$TOP/dl/mbedtls_3.6.6.orig.tar.bz2" ]; then
+dl=${DL_DIR:-$TOP/dl}  # make exports DL_DIR
+if [ -f "$dl/mbedtls_3.6.6.orig.tar.bz2" ]; then
 	mkdir "$T/dl2"
-	cp "$TOP/dl/mbedtls_3.6.6.orig.tar.bz2" "$T/dl2/"
+	cp "$dl/mbedtls_3.6.6.orig.tar.bz2" "$T/dl2/"
 	before=$(stat -c %Y "$T/dl2/mbedtls_3.6.6.orig.tar.bz2")
 	expect_rc "a present, valid archive is reused offline" 0 env PATH="$T:$PATH" sh "$fetch" --dl-dir "$T/dl2" mbedtls
 	expect_eq "the reused archive is untouched" "$before" "$(stat -c %Y "$T/dl2/mbedtls_3.6.6.orig.tar.bz2")"
 else
-	skip "a present, valid archive is reused offline" "no archive in dl/ (build the full config first)"
+	fail "a present, valid archive is reused offline" "no mbedtls archive in $dl (make fetches it: build the full config first)"
 fi
 
 # missing archive, no way to download: a clear message naming the file and DL_DIR
@@ -33,9 +34,7 @@ expect_rc "a missing archive without network fails" 1 env PATH="$T:$PATH" sh "$f
 expect_grep "the failure names the archive and DL_DIR" "dropbear_2025.89.orig.tar.bz2: not in $T/dl3" "$ERR"
 expect_eq "nothing half-written is left in DL_DIR" "" "$(ls -A "$T/dl3")"
 
-if "$DIPUS" --list | grep -qx dbclient; then
+if need_applet "dipus dbclient -V prints dropbear's version" dbclient; then
 	run "$DIPUS" dbclient -V
 	expect_grep "dipus dbclient -V prints dropbear's version" "Dropbear v2025\.89" "$ERR"
-else
-	skip "dipus dbclient -V prints dropbear's version" "dbclient not in this build"
 fi

@@ -33,6 +33,19 @@ while read -r a; do
 done <"$T/list"
 expect_eq "every APPLET --help prints usage and exits 0" "" "$bad"
 
+# an unknown option, for every applet but dbclient (dropbear's own options): exactly
+# one line in the documented format (doc/exit-codes.md), exit 2; -h prints the usage
+bad=""
+while read -r a; do
+	[ "$a" = dbclient ] && continue
+	run "$DIPUS" "$a" -x
+	[ "$RC" = 2 ] || bad="$bad $a(rc=$RC)"
+	[ "$(cat "$ERR")" = "dipus: $a: unknown option -x (see 'dipus $a --help')" ] || bad="$bad $a(message)"
+	run "$DIPUS" "$a" -h
+	{ [ "$RC" = 0 ] && grep -q "^usage: .*$a" "$OUT"; } || bad="$bad $a(-h)"
+done <"$T/list"
+expect_eq "every APPLET -x: one line 'unknown option -x', exit 2; -h: usage, exit 0" "" "$bad"
+
 # --install: a link per applet under the names users type; each runs its applet
 mkdir "$T/bin"
 expect_rc "--install -s" 0 "$DIPUS" --install -s "$T/bin"

@@ -2,7 +2,7 @@
 # then one '+'/'-' line per change within 1 s: a root made later, directories made later,
 # a directory moved in with a socket already inside, a replaced socket, nothing for the
 # temporary publish name; clean exits on signals and a closed reader; no fd growth, no
-# busy loop.
+# busy loop. (monitor.sh was merged in here: dls -w without -f prints "+ name.host".)
 # timeout: 120
 . "$TOP/testsuite/lib.sh"
 setup_host m
@@ -14,6 +14,7 @@ seen() { wait_for 1 grep -qxF -- "$2" "$1"; }
 spawn "$DIPUS" service-monitor >"$T/all"
 MON=$SPAWNED
 spawn "$DIPUS" dls -w -1 -f svc >"$T/w"
+spawn "$DIPUS" dls -w -1 svc >"$T/wn"
 spawn "$DIPUS" dls -w --json svc >"$T/wj"
 sleep 0.3
 spawn "$DIPUS" local-pipe -1 cat svc/a/b/c >"$T/r1"
@@ -22,6 +23,7 @@ wait_for 5 test -s "$T/r1"; P1=$(cat "$T/r1")
 seen "$T/all" "+ $P1" && pass "a root made after the monitor started: + PATH within 1 s" \
 	|| fail "a root made later: + PATH within 1 s" "$(cat "$T/all")"
 seen "$T/w" "+ $P1" && pass "dls -w -f: + PATH within 1 s" || fail "dls -w -f: + PATH" "$(cat "$T/w")"
+seen "$T/wn" "+ svc.m" && pass "dls -w -1: + name.host within 1 s" || fail "dls -w -1: + name.host" "$(cat "$T/wn")"
 
 # directories made later, deep
 spawn "$DIPUS" local-pipe -1 cat deep/x/y/z/w >"$T/r2"
@@ -32,7 +34,9 @@ expect_eq "one + line per publish (the rename), never the temporary name" "1 1 0
 expect_eq "dls -w QUERY reports only what matches" "+ $P1" "$(cat "$T/w")"
 
 # a directory made elsewhere, with a live socket already inside, moved into the tree
+moved=0
 if need_cmd "directory moved in" socat; then
+	moved=1
 	mkdir -p "$T/stage/moved"
 	spawn socat UNIX-LISTEN:"$T/stage/moved/mv.m...0",fork EXEC:cat
 	wait_for 5 test -S "$T/stage/moved/mv.m...0"
@@ -45,9 +49,13 @@ fi
 kill -TERM "$P1SVC"
 seen "$T/all" "- $P1" && pass "SIGTERM to a helper: - PATH within 1 s" || fail "- PATH within 1 s" "$(cat "$T/all")"
 seen "$T/w" "- $P1" && pass "dls -w -f: - PATH within 1 s" || fail "dls -w -f: - PATH" "$(cat "$T/w")"
-rm -rf "$DIPUS_ROOT/local/moved"
-seen "$T/all" "- $DIPUS_ROOT/local/moved/mv.m...0" && pass "a directory removed: - for the socket in it" \
-	|| fail "a directory removed" "$(cat "$T/all")"
+seen "$T/wn" "- svc.m" && pass "dls -w -1: - name.host within 1 s" || fail "dls -w -1: - name.host" "$(cat "$T/wn")"
+# (the directory moved in above: only there when it was made)
+if [ "$moved" = 1 ]; then
+	rm -rf "$DIPUS_ROOT/local/moved"
+	seen "$T/all" "- $DIPUS_ROOT/local/moved/mv.m...0" && pass "a directory removed: - for the socket in it" \
+		|| fail "a directory removed" "$(cat "$T/all")"
+fi
 
 # a dead socket replaced by a new publisher at the same path: - then +
 spawn "$DIPUS" local-pipe -1 cat again >"$T/r3"
@@ -104,7 +112,7 @@ else fail "a reader that goes away ends the monitor" "still running"; fi
 # usage
 expect_rc "two queries: usage error" 2 "$DIPUS" service-monitor a b
 expect_rc "unknown option: usage error" 2 "$DIPUS" service-monitor -x
-expect_grep "...naming it" "dipus: service-monitor: -x: unknown option" "$ERR"
+expect_grep "...naming it" "dipus: service-monitor: unknown option -x" "$ERR"
 expect_rc "a bad query: usage error" 2 "$DIPUS" service-monitor 'a//b'
 mkdir "$T/open"; chmod 0777 "$T/open"
 expect_rc "an unsafe root: exit 4" 4 env DIPUS_ROOT="$T/open" "$DIPUS" service-monitor

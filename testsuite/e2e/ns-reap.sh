@@ -55,7 +55,7 @@ expect_eq "a second reap finds nothing (exit 0, no output)" "0:" "$RC:$(cat "$OU
 
 # a live socket whose backlog is full (nobody accepts): probing must not hang on it
 PY=$(command -v /usr/bin/python3 || command -v python3)
-if [ -n "$PY" ]; then
+if need_cmd "a full backlog" python3; then
 	mkdir -p "$DIPUS_ROOT/local/busy"
 	spawn "$PY" -c '
 import socket, sys, time

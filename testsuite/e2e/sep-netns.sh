@@ -15,10 +15,10 @@ netns_down() {
 }
 on_exit netns_down
 if ! ip netns add "$NA" || ! ip netns add "$NB"; then
-	skip sep-netns "cannot create network namespaces here"; exit 0
+	fail sep-netns "cannot create network namespaces here (ip netns add)"; exit 1
 fi
 if ! ip -n "$NA" link add veth_a type veth peer name veth_b netns "$NB"; then
-	skip sep-netns "cannot create a veth pair here"; exit 0
+	fail sep-netns "cannot create a veth pair here"; exit 1
 fi
 ip -n "$NA" addr add 10.233.7.1/24 dev veth_a
 ip -n "$NB" addr add 10.233.7.2/24 dev veth_b

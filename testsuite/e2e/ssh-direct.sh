@@ -12,7 +12,7 @@
 . "$TOP/testsuite/e2e/ssh-lib.inc"
 ssh_setup ssh-direct || exit 0
 need_cmd ssh-direct python3 || exit 0
-python3 -c 'import socket; socket.send_fds' 2>/dev/null || { skip ssh-direct "needs python3 >= 3.9 (socket.send_fds)"; exit 0; }
+python3 -c 'import socket; socket.send_fds' 2>/dev/null || { fail ssh-direct "needs python3 >= 3.9 (socket.send_fds)"; exit 1; }
 sshd_start || { fail ssh-direct/setup "sshd did not start"; exit 1; }
 dropbear_start || { fail ssh-direct/setup "dropbear did not start"; exit 1; }
 DB_VER=$(dropbear -V 2>&1 | sed -n 's/.*v\([0-9.]*\).*/\1/p' | head -n 1)
@@ -37,14 +37,15 @@ else
 		cp -a "$src" "$T/dbsrv"
 		if (cd "$T/dbsrv" && ./configure CC=gcc CFLAGS=-O1 --disable-zlib --disable-pam \
 				--disable-syslog --disable-lastlog --disable-utmp --disable-utmpx --disable-wtmp \
-				--disable-wtmpx --enable-bundled-libtom && make -j2 PROGRAMS=dropbear dropbear) \
+				--disable-wtmpx --enable-bundled-libtom && \
+				MAKEFLAGS="${MAKEFLAGS:+${MAKEFLAGS%% -- *}}" make -j2 PROGRAMS=dropbear dropbear) \
 				>"$T/dbsrv.log" 2>&1; then
 			DBSRV=$T/dbsrv/dropbear DBLOG=
 		else
 			fail ssh-direct/setup "building dropbear's server from $src: $(tail -c 300 "$T/dbsrv.log")"
 		fi
 	else
-		skip ssh-direct/dropbear "dropbear $DB_VER has no direct-streamlocal and build/src has no dropbear source"
+		fail ssh-direct/dropbear "dropbear $DB_VER has no direct-streamlocal and build/src has no dropbear source (make extracts it)"
 	fi
 fi
 if [ -n "$DBSRV" ]; then

@@ -13,27 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
+#define CHECK_PREFIX "ns/"
+#include "check.h"
 static char dir[] = "/tmp/dipus-ns-unit.XXXXXX";
-
-static void check(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-#include <stdarg.h>
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	if (ok) {
-		printf("PASS: ns/%s\n", name);
-	} else {
-		va_list ap;
-		va_start(ap, fmt);
-		printf("FAIL: ns/%s: ", name);
-		vprintf(fmt, ap);
-		putchar('\n');
-		va_end(ap);
-		failures++;
-	}
-	fflush(stdout);
-}
 
 static int fd_count(void)
 {
@@ -53,10 +35,10 @@ static void test_parse_arg(void)
 {
 	char name[NS_NAME_MAX], proto[NS_PATH_MAX], err[NS_ERR_MAX];
 	int r = ns_parse_arg("lame/audio/x-wav/to/audio/mpeg", name, proto, err, sizeof err);
-	check(r == 0 && !strcmp(name, "lame") && !strcmp(proto, "audio/x-wav/to/audio/mpeg"),
+	CHECK(r == 0 && !strcmp(name, "lame") && !strcmp(proto, "audio/x-wav/to/audio/mpeg"),
 	      "parse_arg NAME/PROTO", "r=%d name=%s proto=%s", r, name, proto);
 	r = ns_parse_arg("madplay", name, proto, err, sizeof err);
-	check(r == 0 && !strcmp(name, "madplay") && !proto[0], "parse_arg NAME (empty proto)",
+	CHECK(r == 0 && !strcmp(name, "madplay") && !proto[0], "parse_arg NAME (empty proto)",
 	      "r=%d name=%s proto=%s", r, name, proto);
 
 	static const struct {
@@ -83,14 +65,14 @@ static void test_parse_arg(void)
 		err[0] = 0;
 		errno = 0;
 		r = ns_parse_arg(bad[i].arg, name, proto, err, sizeof err);
-		check(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d errno=%d err=%s",
+		CHECK(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d errno=%d err=%s",
 		      r, errno, err);
 	}
 	r = ns_parse_arg("012345678901234567890123456789012345678901234567890123456789012", name, proto,
 	                 err, sizeof err);
-	check(r == 0 && strlen(name) == 63, "parse_arg takes a 63-byte name", "r=%d %s", r, err);
+	CHECK(r == 0 && strlen(name) == 63, "parse_arg takes a 63-byte name", "r=%d %s", r, err);
 	r = ns_parse_arg("x/a.b/c-d_e+f", name, proto, err, sizeof err);
-	check(r == 0 && !strcmp(proto, "a.b/c-d_e+f"), "dots inside a proto component are fine",
+	CHECK(r == 0 && !strcmp(proto, "a.b/c-d_e+f"), "dots inside a proto component are fine",
 	      "r=%d %s", r, err);
 }
 
@@ -99,10 +81,10 @@ static void test_sockname(void)
 	char name[NS_NAME_MAX], host[NS_HOST_MAX];
 	unsigned n = 99;
 	int r = ns_parse_sockname("lame.stereo...0", name, host, &n);
-	check(r == 0 && !strcmp(name, "lame") && !strcmp(host, "stereo") && n == 0,
+	CHECK(r == 0 && !strcmp(name, "lame") && !strcmp(host, "stereo") && n == 0,
 	      "sockname name.host...0", "r=%d %s %s %u", r, name, host, n);
 	r = ns_parse_sockname("madplay.box.example.org...12", name, host, &n);
-	check(r == 0 && !strcmp(name, "madplay") && !strcmp(host, "box.example.org") && n == 12,
+	CHECK(r == 0 && !strcmp(name, "madplay") && !strcmp(host, "box.example.org") && n == 12,
 	      "sockname with a dotted host", "r=%d %s %s %u", r, name, host, n);
 	static const char *const bad[] = { "lame", "lame...0", ".tmp.1.2", "x.h", "x.h...",
 	                                   "x.h...a", "x.h...1000", "x.h...01", "x....0",
@@ -110,7 +92,7 @@ static void test_sockname(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char label[64];
 		xsnprintf(label, sizeof label, "sockname refuses '%s'", bad[i]);
-		check(ns_parse_sockname(bad[i], name, host, &n) < 0, label, "accepted");
+		CHECK(ns_parse_sockname(bad[i], name, host, &n) < 0, label, "accepted");
 	}
 }
 
@@ -159,7 +141,7 @@ static void test_match(void)
 		int a = ns_match(t[i].q, &lame), b = ns_match(t[i].q, &text), c = ns_match(t[i].q, &mad);
 		char label[96];
 		xsnprintf(label, sizeof label, "query '%s'", t[i].q);
-		check(a == t[i].lame && b == t[i].text && c == t[i].mad, label,
+		CHECK(a == t[i].lame && b == t[i].text && c == t[i].mad, label,
 		      "lame %d text %d madplay %d", a, b, c);
 	}
 	static const struct {
@@ -180,12 +162,12 @@ static void test_match(void)
 		xsnprintf(label, sizeof label, "bad query #%zu refused", i);
 		err[0] = 0;
 		int r = ns_check_query(bad[i].q, bad[i].abs, err, sizeof err);
-		check(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d err=%s", r, err);
+		CHECK(r < 0 && errno == EINVAL && strstr(err, bad[i].want), label, "r=%d err=%s", r, err);
 	}
 	char longq[200];
 	memset(longq, 'a', sizeof longq - 1);
 	longq[sizeof longq - 1] = 0;
-	check(ns_check_query(longq, 1, err, sizeof err) < 0 && strstr(err, "query too long"),
+	CHECK(ns_check_query(longq, 1, err, sizeof err) < 0 && strstr(err, "query too long"),
 	      "a query longer than sun_path is refused", "%s", err);
 }
 
@@ -205,7 +187,9 @@ static void test_sort(void)
 	int ok = 1;
 	for (size_t i = 1; i < l.n && ok; i++) {
 		const struct ns_service *a = &l.v[i - 1], *b = &l.v[i];
-		int ha = strcmp(a->host, "me") != 0, hb = strcmp(b->host, "me") != 0;
+		/* another host's name on a local/ or exported/ socket comes after its imports */
+		int ha = strcmp(a->host, "me") ? (a->scope & (NS_LOCAL | NS_EXPORTED) ? 2 : 1) : 0;
+		int hb = strcmp(b->host, "me") ? (b->scope & (NS_LOCAL | NS_EXPORTED) ? 2 : 1) : 0;
 		int sa = 0, sb = 0;
 		for (int k = 0; k < 4; k++) {
 			if (scopes[3 - k] == a->scope)
@@ -215,7 +199,7 @@ static void test_sort(void)
 		}
 		ok = ha < hb || (ha == hb && (sa < sb || (sa == sb && strcmp(a->path, b->path) <= 0)));
 	}
-	check(ok && l.n == 400, "resolver order: this host, then local exported users imported, then path",
+	CHECK(ok && l.n == 400, "resolver order: this host, other hosts' imports, other hosts' names in local/exported; local exported users imported; path",
 	      "out of order");
 	ns_list_free(&l);
 }
@@ -234,24 +218,26 @@ static void test_limits_and_publish(void)
 	setenv("DIPUS_HOST", "h", 1);
 	int fd = ns_publish(NS_LOCAL, "echo", "text/plain", 0666, (gid_t)-1, 8, &s, err, sizeof err);
 	struct stat st;
-	check(fd >= 0 && stat(root, &st) == 0 && (st.st_mode & 07777) == 0700,
-	      "a missing root is created 0700 on first publish", "fd=%d err=%s", fd, err);
+	/* (made by root in a directory of root's: a shared root, mkroot's 1777) */
+	CHECK(fd >= 0 && stat(root, &st) == 0 &&
+	      (st.st_mode & 07777) == (geteuid() == 0 ? 01777u : 0700u),
+	      "a missing root is created 0700 on first publish (1777 by root)", "fd=%d err=%s", fd, err);
 	char want[256];
 	xsnprintf(want, sizeof want, "%s/local/text/plain/echo.h...0", root);
-	check(!strcmp(s.path, want) && !strcmp(s.rel, "text/plain/echo.h...0") && s.n == 0,
+	CHECK(!strcmp(s.path, want) && !strcmp(s.rel, "text/plain/echo.h...0") && s.n == 0,
 	      "published as <root>/local/<proto>/<name>.<host>...0", "path %s rel %s", s.path, s.rel);
-	check(lstat(s.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0666,
+	CHECK(lstat(s.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0666,
 	      "the socket has the mode asked for", "mode %o", (unsigned)st.st_mode);
 
 	int fd2 = ns_publish(NS_LOCAL, "echo", "text/plain", 0600, (gid_t)-1, 8, &s2, err, sizeof err);
-	check(fd2 >= 0 && s2.n == 1, "a second instance gets ...1", "fd=%d n=%u err=%s", fd2, s2.n, err);
+	CHECK(fd2 >= 0 && s2.n == 1, "a second instance gets ...1", "fd=%d n=%u err=%s", fd2, s2.n, err);
 
 	struct ns_list l = { 0 };
 	int n = ns_resolve("echo", NS_ALL, 0, &l, err, sizeof err);
-	check(n == 2 && l.v[0].n == 0 && l.v[1].n == 1 && !l.v[0].untrusted,
+	CHECK(n == 2 && l.v[0].n == 0 && l.v[1].n == 1 && !l.v[0].untrusted,
 	      "resolve finds both, in path order", "n=%d", n);
 	int c = n > 0 ? ns_connect(&l.v[0]) : -1;
-	check(c >= 0, "ns_connect reaches a published socket", "%s", strerror(errno));
+	CHECK(c >= 0, "ns_connect reaches a published socket", "%s", strerror(errno));
 	if (c >= 0)
 		close(c);
 	ns_list_free(&l);
@@ -261,21 +247,21 @@ static void test_limits_and_publish(void)
 	int tmp = 0;
 	for (size_t i = 0; i < l.n; i++)
 		tmp |= strstr(l.v[i].path, "/.tmp") != NULL;
-	check(n == 2 && !tmp, "no temporary publish name is listed", "n=%d", n);
+	CHECK(n == 2 && !tmp, "no temporary publish name is listed", "n=%d", n);
 	ns_list_free(&l);
 
 	/* dead: the listener closed without unpublishing; replaced by the next publisher */
 	close(fd);
-	check(ns_probe(s.path) == 0, "a closed listener's socket probes dead", "probe %d",
+	CHECK(ns_probe(s.path) == 0, "a closed listener's socket probes dead", "probe %d",
 	      ns_probe(s.path));
-	check(ns_connect(&s) < 0 && errno == ECONNREFUSED, "ns_connect to it: ECONNREFUSED",
+	CHECK(ns_connect(&s) < 0 && errno == ECONNREFUSED, "ns_connect to it: ECONNREFUSED",
 	      "%s", strerror(errno));
 	uint64_t t0 = now_ms();
 	fd = ns_publish(NS_LOCAL, "echo", "text/plain", 0666, (gid_t)-1, 8, &s, err, sizeof err);
 	uint64_t dt = now_ms() - t0;
-	check(fd >= 0 && s.n == 0 && dt >= NS_DEAD_GAP_MS, "a dead ...0 is replaced after two refusals",
+	CHECK(fd >= 0 && s.n == 0 && dt >= NS_DEAD_GAP_MS, "a dead ...0 is replaced after two refusals",
 	      "fd=%d n=%u after %llu ms: %s", fd, s.n, (unsigned long long)dt, err);
-	check(ns_probe(s.path) == 1, "...and the new one is live", "probe %d", ns_probe(s.path));
+	CHECK(ns_probe(s.path) == 1, "...and the new one is live", "probe %d", ns_probe(s.path));
 
 	/* a non-socket is never replaced */
 	char p[300];
@@ -284,7 +270,7 @@ static void test_limits_and_publish(void)
 	if (f)
 		fclose(f);
 	int fd3 = ns_publish(NS_LOCAL, "file", "text/plain", 0666, (gid_t)-1, 8, &s2, err, sizeof err);
-	check(fd3 >= 0 && s2.n == 1 && lstat(p, &st) == 0 && S_ISREG(st.st_mode),
+	CHECK(fd3 >= 0 && s2.n == 1 && lstat(p, &st) == 0 && S_ISREG(st.st_mode),
 	      "a regular file named like ...0 is kept; the socket takes ...1", "n=%u", s2.n);
 	if (fd3 >= 0) {
 		ns_unpublish(&s2, fd3);
@@ -295,9 +281,9 @@ static void test_limits_and_publish(void)
 	fd3 = ns_publish_as(NS_IMPORTED, "mad", "far.example", "audio", 0666, (gid_t)-1, 8, &s2, err,
 	                    sizeof err);
 	xsnprintf(want, sizeof want, "%s/imported/audio/mad.far.example...0", root);
-	check(fd3 >= 0 && !strcmp(s2.path, want) && !strcmp(s2.host, "far.example"),
+	CHECK(fd3 >= 0 && !strcmp(s2.path, want) && !strcmp(s2.host, "far.example"),
 	      "ns_publish_as names another host", "fd=%d path=%s err=%s", fd3, s2.path, err);
-	check(ns_publish_as(NS_LOCAL, "x", "a/b", "", 0666, (gid_t)-1, 8, &s2, err, sizeof err) < 0 &&
+	CHECK(ns_publish_as(NS_LOCAL, "x", "a/b", "", 0666, (gid_t)-1, 8, &s2, err, sizeof err) < 0 &&
 	      strstr(err, "not usable as a host name"), "...but not a host with a '/'", "%s", err);
 	if (fd3 >= 0) {
 		ns_unpublish(&s2, fd3);
@@ -305,7 +291,7 @@ static void test_limits_and_publish(void)
 	}
 
 	/* unpublish removes only our own inode */
-	check(ns_unpublish(&s, fd) == 0 && lstat(s.path, &st) < 0, "unpublish removes our socket",
+	CHECK(ns_unpublish(&s, fd) == 0 && lstat(s.path, &st) < 0, "unpublish removes our socket",
 	      "%s", strerror(errno));
 	close(fd);
 	if (fd2 >= 0)
@@ -318,9 +304,9 @@ static void test_limits_and_publish(void)
 	setenv("DIPUS_ROOT", longroot, 1);
 	fd = ns_publish(NS_LOCAL, "abcdefghijklmnopqrstuvwxyz", "some/proto", 0666, (gid_t)-1, 8, &s,
 	                err, sizeof err);
-	check(fd < 0 && strstr(err, "socket path would be") && strstr(err, "sun_path holds 107"),
+	CHECK(fd < 0 && strstr(err, "socket path would be") && strstr(err, "sun_path holds 107"),
 	      "an over-long socket path is refused with its length", "fd=%d err=%s", fd, err);
-	check(stat(longroot, &st) < 0, "...before anything is created", "root exists");
+	CHECK(stat(longroot, &st) < 0, "...before anything is created", "root exists");
 	/* exactly at the limit: 107 bytes fits */
 	size_t room = 107 - strlen(longroot) - strlen("/local/") - strlen(".h...999");
 	char name[NS_NAME_MAX];
@@ -328,10 +314,10 @@ static void test_limits_and_publish(void)
 		memset(name, 'n', room);
 		name[room] = 0;
 		fd = ns_publish(NS_LOCAL, name, "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
-		check(fd >= 0 && strlen(s.path) == 105, "a path of 107 bytes (with ...999) fits",
+		CHECK(fd >= 0 && strlen(s.path) == 105, "a path of 107 bytes (with ...999) fits",
 		      "fd=%d len=%zu err=%s", fd, strlen(s.path), err);
 		c = fd >= 0 ? ns_connect(&s) : -1;
-		check(c >= 0, "...and is reachable", "%s", strerror(errno));
+		CHECK(c >= 0, "...and is reachable", "%s", strerror(errno));
 		if (c >= 0)
 			close(c);
 		if (fd >= 0) {
@@ -341,12 +327,12 @@ static void test_limits_and_publish(void)
 		name[room] = 'n';
 		name[room + 1] = 0;
 		fd = ns_publish(NS_LOCAL, name, "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
-		check(fd < 0 && strstr(err, "would be 108 bytes"), "one byte more is refused",
+		CHECK(fd < 0 && strstr(err, "would be 108 bytes"), "one byte more is refused",
 		      "fd=%d err=%s", fd, err);
 		if (fd >= 0)
 			close(fd);
 	}
-	check(fd_count() == before, "no descriptor left open", "%d before, %d after", before,
+	CHECK(fd_count() == before, "no descriptor left open", "%d before, %d after", before,
 	      fd_count());
 }
 
@@ -362,7 +348,7 @@ static void test_unsafe(void)
 	setenv("DIPUS_ROOT", root, 1);
 	struct ns_list l = { 0 };
 	int n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
-	check(n < 0 && errno == EPERM && strstr(err, "is a symbolic link"), "a symlinked root is refused",
+	CHECK(n < 0 && errno == EPERM && strstr(err, "is a symbolic link"), "a symlinked root is refused",
 	      "n=%d err=%s", n, err);
 	ns_list_free(&l);
 	/* a world-writable root without the sticky bit */
@@ -371,7 +357,7 @@ static void test_unsafe(void)
 	chmod(root, 0777);
 	setenv("DIPUS_ROOT", root, 1);
 	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
-	check(n < 0 && errno == EPERM && strstr(err, "world-writable without the sticky bit"),
+	CHECK(n < 0 && errno == EPERM && strstr(err, "world-writable without the sticky bit"),
 	      "a world-writable root without +t is refused", "n=%d err=%s", n, err);
 	/* not created in an unsafe parent */
 	xsnprintf(root, sizeof root, "%s/open/sub", dir);
@@ -379,18 +365,18 @@ static void test_unsafe(void)
 	struct ns_service s;
 	int fd = ns_publish(NS_LOCAL, "x", "", 0666, (gid_t)-1, 8, &s, err, sizeof err);
 	struct stat st;
-	check(fd < 0 && strstr(err, "not created, its parent is not safe") && stat(root, &st) < 0,
+	CHECK(fd < 0 && strstr(err, "not created, its parent is not safe") && stat(root, &st) < 0,
 	      "no root is created in an unsafe parent", "fd=%d err=%s", fd, err);
 	/* a relative root */
 	setenv("DIPUS_ROOT", "relative/root", 1);
 	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
-	check(n < 0 && strstr(err, "must be an absolute path"), "a relative DIPUS_ROOT is refused",
+	CHECK(n < 0 && strstr(err, "must be an absolute path"), "a relative DIPUS_ROOT is refused",
 	      "n=%d err=%s", n, err);
 	/* a root that does not exist is an empty namespace */
 	xsnprintf(root, sizeof root, "%s/none", dir);
 	setenv("DIPUS_ROOT", root, 1);
 	n = ns_resolve("", NS_ALL, 0, &l, err, sizeof err);
-	check(n == 0 && stat(root, &st) < 0, "a missing root lists nothing and is not created by listing",
+	CHECK(n == 0 && stat(root, &st) < 0, "a missing root lists nothing and is not created by listing",
 	      "n=%d", n);
 }
 
@@ -406,7 +392,7 @@ static void test_connect_exact(void)
 	int lfd = ns_publish(NS_EXPORTED, "echo", "a/b", 0666, (gid_t)-1, 8, &s, err, sizeof err);
 	int fd = ns_connect_exact("a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
 	int fl = fd >= 0 ? fcntl(fd, F_GETFL) : 0, fdf = fd >= 0 ? fcntl(fd, F_GETFD) : 0;
-	check(lfd >= 0 && fd >= 0 && (fl & O_NONBLOCK) && (fdf & FD_CLOEXEC) &&
+	CHECK(lfd >= 0 && fd >= 0 && (fl & O_NONBLOCK) && (fdf & FD_CLOEXEC) &&
 	      !strcmp(got.rel, "a/b/echo.h...0") && !strcmp(got.path, s.path) && got.scope == NS_EXPORTED,
 	      "ns_connect_exact: connected (non-blocking, close-on-exec) and the service named",
 	      "fd %d flags %x/%x rel '%s' err %s", fd, fl, fdf, got.rel, strerror(errno));
@@ -414,7 +400,7 @@ static void test_connect_exact(void)
 		close(fd);
 	errno = 0;
 	fd = ns_connect_exact("a/b/echo.h...0", NS_LOCAL | NS_IMPORTED, &got, err, sizeof err);
-	check(fd < 0 && errno == ENOENT && !got.path[0], "...only in the scopes asked for", "fd %d %s",
+	CHECK(fd < 0 && errno == ENOENT && !got.path[0], "...only in the scopes asked for", "fd %d %s",
 	      fd, strerror(errno));
 	/* links are never followed: neither the socket's name nor a directory on the way */
 	xsnprintf(p, sizeof p, "%s/exported/a/b/link.h...0", root);
@@ -426,17 +412,17 @@ static void test_connect_exact(void)
 	fd = ns_connect_exact("a/b/link.h...0", NS_EXPORTED, &got, err, sizeof err);
 	int e1 = errno;
 	fd = fd < 0 ? ns_connect_exact("ln/echo.h...0", NS_EXPORTED, &got, err, sizeof err) : fd;
-	check(fd < 0 && e1 == ENOENT && errno == ENOENT, "...never through a symbolic link",
+	CHECK(fd < 0 && e1 == ENOENT && errno == ENOENT, "...never through a symbolic link",
 	      "fd %d errno %s / %s", fd, strerror(e1), strerror(errno));
 	errno = 0;
 	fd = ns_connect_exact("a/../a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
-	check(fd < 0 && errno == ENOENT, "...never up through ..", "fd %d %s", fd, strerror(errno));
+	CHECK(fd < 0 && errno == ENOENT, "...never up through ..", "fd %d %s", fd, strerror(errno));
 	/* a directory with the service's name is none, whatever it holds */
 	struct ns_service in;
 	int ifd = ns_publish(NS_EXPORTED, "in", "a/b/dir.h...0", 0666, (gid_t)-1, 8, &in, err, sizeof err);
 	errno = 0;
 	fd = ns_connect_exact("a/b/dir.h...0", NS_EXPORTED, &got, err, sizeof err);
-	check(ifd >= 0 && fd < 0 && errno == ENOENT, "...a directory named like a service is not one",
+	CHECK(ifd >= 0 && fd < 0 && errno == ENOENT, "...a directory named like a service is not one",
 	      "ifd %d fd %d %s", ifd, fd, strerror(errno));
 	if (ifd >= 0) {
 		ns_unpublish(&in, ifd);
@@ -450,7 +436,7 @@ static void test_connect_exact(void)
 		if (chown(p, 65534, 65534) < 0) {}
 		errno = 0;
 		fd = ns_connect_exact("o/u.h...0", NS_EXPORTED, &got, err, sizeof err);
-		check(ufd >= 0 && fd < 0 && errno == ENOENT, "...a socket below another user's directory is skipped",
+		CHECK(ufd >= 0 && fd < 0 && errno == ENOENT, "...a socket below another user's directory is skipped",
 		      "ufd %d fd %d %s", ufd, fd, strerror(errno));
 		if (ufd >= 0)
 			close(ufd);
@@ -459,10 +445,68 @@ static void test_connect_exact(void)
 	close(lfd);
 	errno = 0;
 	fd = ns_connect_exact("a/b/echo.h...0", NS_EXPORTED, &got, err, sizeof err);
-	check(fd < 0 && errno == ECONNREFUSED && !strcmp(got.rel, "a/b/echo.h...0"),
+	CHECK(fd < 0 && errno == ECONNREFUSED && !strcmp(got.rel, "a/b/echo.h...0"),
 	      "...a dead socket: ECONNREFUSED, naming it", "fd %d %s rel '%s'", fd, strerror(errno), got.rel);
-	check(fd_count() == before, "ns_connect_exact leaves no descriptor open", "%d before, %d after",
+	CHECK(fd_count() == before, "ns_connect_exact leaves no descriptor open", "%d before, %d after",
 	      before, fd_count());
+}
+
+/* what the resolver cannot see is refused at publish; empty proto directories go with
+ * the last socket in them */
+static void test_depth_and_dirs(void)
+{
+	char root[256], err[NS_ERR_MAX], proto[NS_PATH_MAX], p[300];
+	struct ns_service s, s2;
+	struct stat st;
+	char shortdir[] = "/tmp/dnd.XXXXXX";  /* 33 components fit sun_path below it */
+	if (!mkdtemp(shortdir))
+		return;
+	chmod(shortdir, 0755);
+	xsnprintf(root, sizeof root, "%s/d", shortdir);
+	setenv("DIPUS_ROOT", root, 1);
+	setenv("DIPUS_HOST", "h", 1);
+	proto[0] = 0;
+	for (int i = 0; i < 33; i++)
+		strcat(proto, i ? "/p" : "p");
+	errno = 0;
+	int fd = ns_publish(NS_LOCAL, "d", proto, 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	CHECK(fd < 0 && errno == EINVAL && strstr(err, "32"),
+	      "a proto of 33 components is refused at publish", "fd %d: %s", fd, err);
+	if (fd >= 0)
+		close(fd);
+	proto[strlen(proto) - 2] = 0;  /* 32 components */
+	fd = ns_publish(NS_LOCAL, "d", proto, 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	struct ns_list l = { 0 };
+	int n = ns_resolve("d", NS_ALL, 0, &l, err, sizeof err);
+	CHECK(fd >= 0 && n == 1, "...32 are published and resolved", "fd %d n %d: %s", fd, n, err);
+	ns_list_free(&l);
+	if (fd >= 0) {
+		ns_unpublish(&s, fd);
+		close(fd);
+	}
+	xsnprintf(p, sizeof p, "%s/local/p", root);
+	CHECK(lstat(p, &st) < 0 && errno == ENOENT, "unpublish removes the empty proto directories",
+	      "%s still there", p);
+	xsnprintf(p, sizeof p, "%s/local", root);
+	CHECK(lstat(p, &st) == 0 && S_ISDIR(st.st_mode), "...not the scope directory", "%s gone", p);
+
+	int f1 = ns_publish(NS_LOCAL, "a", "x/y", 0666, (gid_t)-1, 8, &s, err, sizeof err);
+	int f2 = ns_publish(NS_LOCAL, "b", "x/y", 0666, (gid_t)-1, 8, &s2, err, sizeof err);
+	if (f1 >= 0) {
+		ns_unpublish(&s, f1);
+		close(f1);
+	}
+	xsnprintf(p, sizeof p, "%s/local/x/y", root);
+	CHECK(f2 >= 0 && lstat(p, &st) == 0, "...a directory still holding a socket stays", "%s", err);
+	if (f2 >= 0) {
+		ns_unpublish(&s2, f2);
+		close(f2);
+	}
+	xsnprintf(p, sizeof p, "%s/local/x", root);
+	CHECK(lstat(p, &st) < 0, "...and goes with its last socket", "%s still there", p);
+	xsnprintf(p, sizeof p, "rm -rf '%s'", shortdir);
+	if (system(p) != 0)
+		fprintf(stderr, "could not remove %s\n", shortdir);
 }
 
 int main(void)
@@ -479,9 +523,10 @@ int main(void)
 	test_limits_and_publish();
 	test_unsafe();
 	test_connect_exact();
+	test_depth_and_dirs();
 	char cmd[300];
 	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-	return failures ? 1 : 0;
+	return check_status();
 }

@@ -20,12 +20,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: relay/%s\n", name); \
-	else { printf("FAIL: relay/%s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#define CHECK_PREFIX "relay/"
+#include "check.h"
 
 #define BIG (8u << 20)
 
@@ -610,5 +606,5 @@ int main(void)
 	test_no_spin();
 	test_tty();
 	test_no_splice();
-	return failures ? 1 : 0;
+	return check_status();
 }

@@ -6,11 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#include "check.h"
 
 static struct sep_frame fr(uint8_t type, const void *p, size_t len)
 {
@@ -278,5 +274,5 @@ int main(void)
 	test_text();
 	test_record();
 	test_paths();
-	return failures ? 1 : 0;
+	return check_status();
 }

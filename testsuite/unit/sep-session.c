@@ -23,11 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#include "check.h"
 
 /* ---- the serving side: services the tests control ---- */
 
@@ -157,7 +153,8 @@ static void fake_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
 	watch_stopped++;
 }
 
-static const struct sep_server_ops ops = { fake_list, fake_connect, fake_watch, fake_watch_stop };
+static const struct sep_server_ops ops = { .list = fake_list, .connect = fake_connect, .watch_start = fake_watch,
+                                           .watch_stop = fake_watch_stop };
 
 /* ---- loop helpers ---- */
 
@@ -1379,6 +1376,9 @@ static void test_malformed(void)
 	Fopen(1, SEP_OP_WATCH, 65536, "");
 	F(SEP_DATA, 1, "abc", 3);
 	expect("DATA on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "DATA on channel 1 that takes none");
+	Fopen(1, SEP_OP_WATCH, 65536, "");
+	Fu32(SEP_WINDOW, 1, 4096);
+	expect("WINDOW on a WATCH channel", 1, 1, SEP_E_PROTOCOL, "WINDOW on channel 1 that takes none");
 	/* not violations: a frame for a channel that ended, a LIST's in-flight EOF */
 	Fopen(1, SEP_OP_LIST, 65536, "");
 	F(SEP_EOF, 1, "", 0);
@@ -1671,5 +1671,5 @@ int main(int argc, char **argv)
 	RUN(paths);
 	RUN(files);
 	RUN(memory);
-	return failures ? 1 : 0;
+	return check_status();
 }

@@ -10,11 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: ssh-chachapoly/%s\n", name); \
-	else { printf("FAIL: ssh-chachapoly/%s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-} while (0)
+#define CHECK_PREFIX "ssh-chachapoly/"
+#include "check.h"
 
 static size_t unhex(uint8_t *out, const char *h)
 {
@@ -215,5 +212,5 @@ int main(void)
 	test_poly_rfc("Poly1305 26-bit", ssh_poly1305_32);
 	test_poly_fast_vs_32();
 	test_openssh_packet();
-	return failures ? 1 : 0;
+	return check_status();
 }

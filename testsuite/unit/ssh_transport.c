@@ -17,19 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
+#define CHECK_PREFIX "ssh_transport/"
+#include "check.h"
 static char dir[] = "/tmp/dipus-ssh-unit.XXXXXX";
-
-static void check(int ok, const char *name, const char *why)
-{
-	if (ok)
-		printf("PASS: ssh_transport/%s\n", name);
-	else {
-		printf("FAIL: ssh_transport/%s: %s\n", name, why);
-		failures++;
-	}
-	fflush(stdout);
-}
 
 /* a fake ssh: prints stderr_text to stderr, exits code */
 static void fake(const char *name, const char *body)
@@ -68,21 +58,21 @@ static void expect_fail(const char *name, const char *script, int want_code, con
 	if (c) {
 		pid_t pid = ssh_pid(c);
 		if (ssh_wait_ready(c, 3000, &code, err, sizeof err) == 0) {
-			check(0, name, "ready, wanted a failure");
+			CHECK(0, name, "ready, wanted a failure");
 			ssh_close(c);
 			return;
 		}
 		ssh_close(c);
 		char n2[128];
 		snprintf(n2, sizeof n2, "%s/child-reaped", name);
-		check(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH, n2, "child not reaped");
+		CHECK(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH, n2, "child not reaped");
 	}
 	uint64_t dt = now_ms() - t0;
 	char why[2600];
 	snprintf(why, sizeof why, "code %d (wanted %d), %llu ms: %s", code, want_code,
 	         (unsigned long long)dt, err);
-	check(code == want_code && strstr(err, want) && strstr(err, "ssh://alice@127.0.0.1:2222: ") == err &&
-	      dt < 6000, name, why);
+	CHECK(code == want_code && strstr(err, want) && strstr(err, "ssh://alice@127.0.0.1:2222: ") == err &&
+	      dt < 6000, name, "%s", why);
 }
 
 int main(void)
@@ -132,7 +122,7 @@ int main(void)
 		int code = 0;
 		char err[1024] = "";
 		struct ssh_conn *c = ssh_open(&u, SSH_NO_SHARE, &code, err, sizeof err);
-		check(!c && code == DX_IO && strstr(err, "cannot run /nonexistent/ssh"), "no-local-ssh", err);
+		CHECK(!c && code == DX_IO && strstr(err, "cannot run /nonexistent/ssh"), "no-local-ssh", "%s", err);
 		ssh_close(c);
 	}
 
@@ -147,15 +137,15 @@ int main(void)
 		int code;
 		char err[1024] = "";
 		struct ssh_conn *c = ssh_open(&u, SSH_NO_SHARE, &code, err, sizeof err);
-		check(c != NULL, "works-open", err);
+		CHECK(c != NULL, "works-open", "%s", err);
 		if (c) {
 			fd_set_nonblock(ssh_wfd(c), 0);
-			check(write_all(ssh_wfd(c), "ping\n", 5) == 5, "works-write", "write");
+			CHECK(write_all(ssh_wfd(c), "ping\n", 5) == 5, "works-write", "write");
 			int r = ssh_wait_ready(c, 3000, &code, err, sizeof err);
 			char b[16] = "";
 			fd_set_nonblock(ssh_rfd(c), 0);
 			ssize_t n = r == 0 ? read(ssh_rfd(c), b, sizeof b - 1) : -1;
-			check(n == 5 && !memcmp(b, "ping\n", 5), "works-echo", err);
+			CHECK(n == 5 && !memcmp(b, "ping\n", 5), "works-echo", "%s", err);
 			ssh_close(c);
 		}
 		char p[300], args[1024] = "";
@@ -166,8 +156,8 @@ int main(void)
 			args[n > 0 ? n : 0] = 0;
 			close(fd);
 		}
-		check(!strcmp(args, "-o\nSome Option=a b\n-p\n2222\n-l\nalice\n-i\n/keys/id\n127.0.0.1\ncat\n"),
-		      "command-line", args);
+		CHECK(!strcmp(args, "-o\nSome Option=a b\n-p\n2222\n-l\nalice\n-i\n/keys/id\n127.0.0.1\ncat\n"),
+		      "command-line", "%s", args);
 		unsetenv("DIPUS_REMOTE");
 		ssh_set_identity(NULL);
 	}
@@ -179,7 +169,7 @@ int main(void)
 		int code;
 		char err[512];
 		struct ssh_conn *c = ssh_open(&u, SSH_NO_SHARE, &code, err, sizeof err);
-		check(!c && code == DX_USAGE, "option-as-host-refused", err);
+		CHECK(!c && code == DX_USAGE, "option-as-host-refused", "%s", err);
 	}
 
 	char cmd[300];

@@ -17,12 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#include "check.h"
 
 static size_t unhex(const char *h, unsigned char *out)
 {
@@ -232,5 +227,5 @@ int main(void)
 	      "mbedTLS's one-shot GCM calls are routed to core/tls-gcm.c", "not wrapped");
 	spec_vectors();
 	against_mbedtls();
-	return failures != 0;
+	return check_status();
 }

@@ -24,12 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: %s\n", name); \
-	else { printf("FAIL: %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#include "check.h"
 
 /* A P-256 key and certificate made by openssl, and the fingerprint OpenSSL computes:
  * openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER |
@@ -740,5 +735,5 @@ int main(void)
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd)) {}
-	return failures ? 1 : 0;
+	return check_status();
 }
