@@ -5,6 +5,8 @@
 #include "loop.h"
 #include "ns.h"
 #include "sep-svr.h"
+#include "sep-tcp.h"
+#include "sep-xport.h"
 #include "sep.h"
 #include "tls.h"
 #include "util.h"
@@ -34,10 +36,10 @@ struct ratelog {
 
 struct peer {
 	struct sep_exporter *ex;
-	int fd;
 	char addr[64];             /* "host:port", for logs */
 	char ip[INET6_ADDRSTRLEN]; /* the source address, for the per-address bound */
-	struct tls_conn *tls;
+	struct sep_xport *x;        /* owns fd, and the TLS session */
+	struct tls_conn *tls;       /* sep_xport_tls(x), for the peer's fingerprint */
 	struct loop_timer *hs_timer;
 	int authed;                /* counted in nauth (else in npre) */
 	struct sep_session *sess;
@@ -145,10 +147,7 @@ static void peer_close(struct peer *p, const char *why, int limited)
 	if (p->hs_timer)
 		loop_timer_cancel(ex->lp, p->hs_timer);
 	peer_sep_free(p);
-	loop_unwatch(ex->lp, p->fd);
-	if (p->tls)
-		tls_conn_free(p->tls);
-	close(p->fd);
+	sep_xport_free(p->x);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -220,18 +219,9 @@ static void peer_session_event(void *arg, int ev, int code, const char *reason)
 	p->free_timer = loop_timer(ex->lp, 0, peer_free_later, p);
 }
 
-static void peer_start_sep(struct peer *p)
+static void peer_start_sep(struct peer *p, const struct sep_io *io)
 {
 	struct sep_exporter *ex = p->ex;
-	struct sep_io io;
-	if (p->tls) {
-		io = (struct sep_io){ .ctx = p->tls, .read = tls_read, .write = tls_write,
-		                      .pending = tls_pending, .wants_write = tls_wants_write,
-		                      .rfd = p->fd, .wfd = p->fd };
-	} else {
-		sep_io_fd(&io, p->fd, p->fd);
-	}
-	loop_unwatch(ex->lp, p->fd);
 	struct sep_limits lim;
 	sep_limits_default(&lim);
 	lim.max_channels = ex->cfg.max_channels;
@@ -241,7 +231,7 @@ static void peer_start_sep(struct peer *p)
 	if (lim.idle_ms && lim.keepalive_ms >= lim.idle_ms)
 		lim.keepalive_ms = lim.idle_ms / 3 ? lim.idle_ms / 3 : 1;
 	p->svr = sep_svr_new(ex->lp, NS_EXPORTED);
-	p->sess = sep_session_new(ex->lp, &io, 1, &lim, &sep_svr_ops, p->svr, ns_host(),
+	p->sess = sep_session_new(ex->lp, io, 1, &lim, &sep_svr_ops, p->svr, ns_host(),
 	                          peer_session_event, p);
 	if (!p->sess)
 		peer_close(p, "dropped: cannot start a SEP session", 0);
@@ -257,42 +247,31 @@ static void peer_hs_timeout(struct loop *lp, void *arg)
 	peer_close(p, why, !p->authed);
 }
 
-static void peer_hs_step(struct peer *p)
+static void peer_ready(void *arg, int code, int kind, const struct sep_io *io, const char *err)
 {
+	struct peer *p = arg;
 	struct sep_exporter *ex = p->ex;
-	char err[NS_ERR_MAX];
-	int r = tls_handshake(p->tls, err, sizeof err);
-	if (r == 1 || r == 2) {
-		loop_events(ex->lp, p->fd, r == 1 ? LOOP_IN : LOOP_OUT);
-		return;
-	}
-	if (r < 0) {
+	if (code != DX_OK) {
 		char why[NS_ERR_MAX + 16];
-		int e = errno;
 		snprintf(why, sizeof why, "refused: %s", err);
 		/* a port check that connects and leaves is no news, unless asked for */
-		peer_close(p, e != ENODATA || ex->cfg.verbose ? why : NULL, 1);
+		peer_close(p, kind != ENODATA || ex->cfg.verbose ? why : NULL, 1);
 		return;
 	}
-	if (ex->cfg.verbose)
+	if (p->tls && ex->cfg.verbose)
 		msg("%s: authenticated, key %s", p->addr, tls_peer_fingerprint(p->tls));
-	if (peer_promote(p) < 0) {
+	if (p->tls && peer_promote(p) < 0) {
 		/* the peer proved its key but every slot filled meanwhile: it learns why in SEP */
 		snprintf(p->why, sizeof p->why, "refused: the exporter is busy (%u peers, --max-peers %u)",
 		         ex->nauth, ex->cfg.max_peers);
 		p->why_limited = 1;
-		peer_start_sep(p);
+		peer_start_sep(p, io);
 		if (p->sess)
 			sep_session_close(p->sess, SEP_E_LIMIT, "the exporter is busy (too many peers); "
 			                  "try again later");
 		return;
 	}
-	peer_start_sep(p);
-}
-
-static void peer_hs_io(struct loop *lp, int fd, unsigned events, void *arg)
-{
-	peer_hs_step(arg);
+	peer_start_sep(p, io);
 }
 
 /* The source address of a connected socket (IPv4-mapped shown as IPv4). */
@@ -379,7 +358,7 @@ static void on_accept(struct loop *lp, int lfd, unsigned events, void *arg)
 		}
 		struct peer *p = xcalloc(1, sizeof *p);
 		p->ex = ex;
-		p->fd = fd;
+
 		snprintf(p->addr, sizeof p->addr, "%s", addr);
 		snprintf(p->ip, sizeof p->ip, "%s", ip);
 		p->next = ex->peers;
@@ -393,18 +372,10 @@ static void on_accept(struct loop *lp, int lfd, unsigned events, void *arg)
 			p->hs_timer = loop_timer(lp, ex->cfg.handshake_ms, peer_hs_timeout, p);
 		if (ex->cfg.verbose)
 			msg("%s: connected", addr);
-		if (ex->cfg.plaintext) {
-			peer_start_sep(p);
-			continue;
-		}
-		tls_ctx_refresh_authorized(ex->ctx);
-		p->tls = tls_conn_new(ex->ctx, fd, addr, 0);
-		if (!p->tls) {
-			peer_close(p, "dropped: cannot start a TLS session (out of memory?)", 0);
-			continue;
-		}
-		loop_watch(lp, fd, LOOP_IN, peer_hs_io, p);
-		peer_hs_step(p);
+		if (ex->ctx)
+			tls_ctx_refresh_authorized(ex->ctx);
+		p->x = sep_xport_accept(lp, fd, ex->ctx, addr, peer_ready, p);
+		p->tls = sep_xport_tls(p->x);
 	}
 }
 
@@ -494,12 +465,10 @@ static void check_exported(void)
 		msg("warning: %s does not exist yet: nothing to offer until it does (as root, "
 		    "'dipus mkroot' makes a shared root; or publish a service with 'dipus "
 		    "export-pipe')", dir);
-	else if (e == EACCES)
+	else
 		msg("warning: %s cannot reach %s (%s): nothing to offer; as root, run "
 		    "'dipus mkroot %s' (a shared root: every user may reach exported/), or start the "
 		    "exporter with -u a user who can reach it", who, dir, err, ns_root());
-	else
-		msg("warning: %s, as %s: nothing to offer until that is fixed", err, who);
 }
 
 void sep_exporter_run(struct sep_exporter *ex)

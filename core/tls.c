@@ -680,7 +680,7 @@ static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 	if (c->ctx->role == TLS_CLIENT && c->expect[0]) {
 		/* found by its key (discovery): that key, and trusted here under any name */
 		ok = !strcmp(fp, c->expect) && tls_known_hosts_has_fp(fp);
-		c->why_errno = strcmp(fp, c->expect) ? EPERM : EACCES;
+		c->why_errno = strcmp(fp, c->expect) ? EPERM : ENOKEY;
 		if (strcmp(fp, c->expect))
 			snprintf(err, sizeof err, "%s: the exporter showed key %s, not the expected %s",
 			         c->peer, fp, c->expect);
@@ -689,7 +689,7 @@ static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 			         c->peer, fp, tls_conf_dir());
 	} else if (c->ctx->role == TLS_CLIENT) {
 		int r = tls_known_hosts_check(c->peer, fp, err, sizeof err);
-		c->why_errno = r < 0 ? errno : EACCES;
+		c->why_errno = r < 0 ? errno : ENOKEY;
 		ok = r == 0 || (r == 1 && c->trust_unknown);
 		if (r == 1 && !ok)
 			snprintf(err, sizeof err, "%s: unknown exporter key %s; check it and pin it with "
@@ -1085,6 +1085,7 @@ int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen
 		if (now >= end) {
 			snprintf(err, errlen, "%s: TLS handshake timed out after %u ms",
 			         c->peer[0] ? c->peer : "peer", ms);
+			errno = ETIMEDOUT;
 			return -1;
 		}
 		struct pollfd p = { .fd = c->fd, .events = r == 1 ? POLLIN : POLLOUT };

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SEP_DEFAULT_PORT 7150
 #define TLS_FP_MAX 64           /* "SHA256:" + 43 base64 characters + NUL */
 #define TLS_HANDSHAKE_MS 10000  /* default bound on a handshake */
 
@@ -74,11 +73,12 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int t
  * be pinned in known_hosts under any name (tls_known_hosts_has_fp), whatever host:port
  * it was reached at: for an exporter found by its key (discovery). Otherwise the
  * handshake fails: errno EPERM "showed key X, not the expected Y" (both named), or
- * EACCES "not trusted here". -1/EINVAL for a server or a malformed fp. */
+ * ENOKEY "not trusted here". -1/EINVAL for a server or a malformed fp. */
 int tls_conn_expect(struct tls_conn *c, const char *fp);
 /* Advance the handshake: 0 done, 1 wants the fd readable, 2 writable, -1 failed
  * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS; errno
- * the kind: EACCES a key refused (either side), EPERM a changed pin, EBUSY the exporter
+ * the kind: ENOKEY the exporter's key is not pinned here, EPERM a changed pin (or not
+ * the expected key), EACCES our key refused (either side), EBUSY the exporter
  * is busy, ENODATA the peer left before sending a byte (a probe), ECONNRESET the
  * connection ended, EPROTO anything else). */
 int tls_handshake(struct tls_conn *c, char *err, size_t errlen);
@@ -120,12 +120,5 @@ int tls_peek_is_tls(int fd);
 /* 1 when TLS records use the eight-block AES-GCM of core/tls-gcm.c (x86_64 with
  * AES-NI and PCLMULQDQ), 0 when mbedTLS's own GCM does them. */
 int tls_gcm_fast(void);
-
-/* TCP for SEP (core/tls-net.c). Connect to host:port within ms (non-blocking result),
- * or listen on "ADDR:PORT" / "[V6ADDR]:PORT" / ":PORT". -1 with err. */
-int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen);
-int net_listen(const char *spec, int backlog, char *err, size_t errlen);
-/* "host:port" of a connected socket's peer, for logs. */
-void net_peer_name(int fd, char *buf, size_t len);
 
 #endif

@@ -225,3 +225,18 @@ int xsnprintf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
+
+int dx_errno(int e, int dflt)
+{
+	switch (e) {
+	case 0:
+		return DX_OK;
+	case EPERM:
+	case ENOKEY:
+		return DX_REFUSED;
+	case ENOTSUP:
+		return DX_USAGE;
+	default:
+		return dflt;
+	}
+}

@@ -20,6 +20,12 @@ enum {
 	DX_NOTIMPL = 9,  /* applet not built in this binary, or not implemented yet */
 };
 
+/* The exit code for a failure of kind errno e, where the reason is already in words:
+ * EPERM (unsafe file, changed key) and ENOKEY (key not pinned) DX_REFUSED; ENOTSUP (a
+ * feature this build lacks) DX_USAGE; 0 DX_OK; anything else dflt (DX_IO for local
+ * failures, DX_REMOTE for another host's). The one errno -> exit code mapping. */
+int dx_errno(int e, int dflt);
+
 /* Set by the dispatcher: the applet being run, for "dipus: APPLET: ..." messages, and
  * its usage text, which -h/--help prints (core/opt.h). */
 extern const char *applet_name;
