@@ -17,6 +17,7 @@
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
 #   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it,
 #                         licences in share/licenses/dipus/
+#                         INIT=sysv|procd|systemd also installs dipusd's init script
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
 
@@ -232,6 +233,7 @@ install: $(OUT)
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
 	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
+	$(if $(INIT),@sh scripts/install-init.sh "$(INIT)" "$(DESTDIR)" "$(PREFIX)")
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 # With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
