@@ -13,9 +13,11 @@
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
-#   make fuzz             build and run the SEP fuzz target for a bounded time
+#   make fuzz             build and run the SEP and mDNS fuzz targets for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
-#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
+#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it,
+#                         licences in share/licenses/dipus/
+#                         INIT=sysv|procd|systemd also installs dipusd's init script
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
 
@@ -102,7 +104,15 @@ endif
 ifeq ($(wildcard $(CONFIG)),)
 $(error config file $(CONFIG) not found)
 endif
+# make defconfig/tinyconfig/menuconfig/clean must work whatever a stale .config says:
+# for those goals alone the configuration is not read, so it cannot stop them.
+CONFIG_GOALS := defconfig tinyconfig menuconfig clean distclean help
+ifeq ($(if $(MAKECMDGOALS),$(filter-out $(CONFIG_GOALS),$(MAKECMDGOALS)),all),)
+CONFIG_READ := 0
+else
+CONFIG_READ := 1
 include $(CONFIG)
+endif
 
 # The applets describe themselves: the //config: and //applet: block at the top of each
 # applets/NAME.c. scripts/gen-applets.sh makes, on every run of make (it rewrites only
@@ -114,7 +124,7 @@ $(if $(gen_err),$(error $(gen_err)))
 include $(GEN)/applets.mk
 # A symbol set in the configuration that no applet file or feature declares (a
 # configured applet whose file is missing, a misspelling) is a configuration error.
-$(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
+$(foreach s,$(if $(filter 1,$(CONFIG_READ)),$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG))),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
@@ -133,8 +143,9 @@ ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
 include mk/deps.mk
 endif
 
-# Core: every core/*.c, except feature files (tls*, ssh*, sep*) whose feature is off.
-core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y)))
+# Core: every core/*.c, except feature files (tls*, ssh*, sep*, mdns*) whose feature is off.
+# (ssh-chachapoly.c serves TLS's ChaCha20-Poly1305 too: core/tls-chachapoly.c)
+core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y)))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 # Applets: each applet's file is compiled when its symbol (its //config:config) is y.
@@ -193,6 +204,13 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+# dipus --licenses: the licence texts as C strings (core/licenses.c), also installed
+LICENSE_FILES := LICENSE $(sort $(wildcard LICENSES/*.txt))
+$(BUILDDIR)/include/licenses.inc: $(LICENSE_FILES) scripts/licenses.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/licenses.sh $@ $(LICENSE_FILES)
+$(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
+
 outpath:
 	@echo $(OUT)
 
@@ -222,6 +240,8 @@ install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
 	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
+	$(if $(INIT),@sh scripts/install-init.sh "$(INIT)" "$(DESTDIR)" "$(PREFIX)")
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 # With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,

@@ -7,9 +7,10 @@
 
 /* mkroot.c: create a root shared by several users (as root).
  *
- * The root and local/, exported/, imported/ are root's, mode 1777 (sticky, like /tmp:
- * anyone may publish, nobody may remove another's socket); users/ is 0755 with one
- * users/<name>/ 0700 per user for private (SSH) imports. Idempotent: running it again
+ * The root and local/, exported/ are root's, mode 1777 (sticky, like /tmp: anyone may
+ * publish, nobody may remove another's socket); imported/ is root's 0755 (root's
+ * importer's proxies, where nobody else may put a socket); users/ is 0755 with one
+ * users/<name>/ 0700 per user for private imports. Idempotent: running it again
  * restores those owners and modes. */
 #include "applets.h"
 #include "ns.h"
@@ -27,7 +28,7 @@ const char mkroot_usage[] =
 	"usage: dipus mkroot [-u USER]... [DIR]\n"
 	"\n"
 	"As root: create the shared root DIR (default $DIPUS_ROOT, else " CONFIG_DEFAULT_ROOT ")\n"
-	"with local/, exported/, imported/ (1777, like /tmp) and users/ (0755), and\n"
+	"with local/, exported/ (1777, like /tmp), imported/ and users/ (0755), and\n"
 	"users/USER/ (0700, owned by USER) for each -u. Running it again is harmless.\n"
 	"An existing root or directory owned by another user, or a symlink, is refused\n"
 	"(exit 4). See doc/mkroot.md.\n";
@@ -108,7 +109,8 @@ int mkroot_main(int argc, char **argv)
 	int ufd = -1;
 	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof path, "%.*s/%s", (int)len, root, dirs[i]);
-		ufd = make_dir(rfd, dirs[i], path, i < 3 ? 01777 : 0755, 0, 0);
+		/* imported/ is root's importer's alone (a user's imports go to users/<me>/) */
+		ufd = make_dir(rfd, dirs[i], path, i < 2 ? 01777 : 0755, 0, 0);
 		if (i < 3)
 			close(ufd);
 	}

@@ -66,7 +66,7 @@ int reap_main(int argc, char **argv)
 				msg("%s: a temporary publish name younger than %d s, left", s->path,
 				    NS_TEMP_GRACE_S);
 		} else {
-			int r = ns_probe(s->path);
+			int r = ns_probe_many(s->path);
 			dead = r == 0;
 			if (r < 0 && verbose && errno != ENOENT)
 				msg_errno("%s: cannot tell whether it is alive, left", s->path);

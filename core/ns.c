@@ -236,8 +236,8 @@ static int may_remove_at(int dirfd, const struct stat *st)
 	return !(d.st_mode & S_ISVTX) || st->st_uid == me || d.st_uid == me;
 }
 
-/* A root we just made as root: mkroot's modes (the root and local/, exported/,
- * imported/ 1777, users/ 0755), the scope directories made now, so that a user (or an
+/* A root we just made as root: mkroot's modes (the root and local/, exported/ 1777,
+ * imported/ and users/ 0755), the scope directories made now, so that a user (or an
  * exporter dropped to nobody) finds them. Only what this process made is chmod-ed. */
 static void make_shared(int rfd)
 {
@@ -252,7 +252,7 @@ static void make_shared(int rfd)
 		int fd = open_dir_at(rfd, dirs[i]);
 		if (fd >= 0) {
 			if (fstat(fd, &st) == 0 && st.st_uid == 0)
-				fchmod(fd, i < 3 ? 01777 : 0755);
+				fchmod(fd, i < 2 ? 01777 : 0755);
 			close(fd);
 		}
 	}
@@ -547,6 +547,17 @@ static int match_parsed(const struct query *q, const struct ns_service *s)
 	return 0;
 }
 
+void ns_select(const char *query, unsigned scopes, const struct ns_list *in, struct ns_list *out)
+{
+	struct query q;
+	char err[NS_ERR_MAX];
+	if (parse_query(query, 1, &q, err, sizeof err) < 0)
+		return;
+	for (size_t i = 0; i < in->n; i++)
+		if ((in->v[i].scope & scopes) && match_parsed(&q, &in->v[i]))
+			ns_list_add(out, &in->v[i]);
+}
+
 int ns_match(const char *query, const struct ns_service *s)
 {
 	struct query q;
@@ -578,9 +589,29 @@ void ns_list_free(struct ns_list *l)
 
 static const char *sort_host;
 
+/* Whose a socket is: ours or root's (0) before another ordinary user's (1), so that
+ * nobody's socket shadows ours or root's for the same query. */
+static int owner_rank(const struct ns_service *s)
+{
+	return !(s->uid == geteuid() || s->uid == 0);
+}
+
+/* This host's (0); another host's through an import (1); another host's name on a
+ * socket in local/ or exported/, which anyone may publish (2): it never shadows the
+ * real one. */
+static int host_rank(const struct ns_service *s)
+{
+	if (!strcmp(s->host, sort_host))
+		return 0;
+	return s->scope == NS_LOCAL || s->scope == NS_EXPORTED ? 2 : 1;
+}
+
 static __attribute__((noinline)) int cmp_service(const struct ns_service *x, const struct ns_service *y)
 {
-	int hx = strcmp(x->host, sort_host) != 0, hy = strcmp(y->host, sort_host) != 0;
+	int ox = owner_rank(x), oy = owner_rank(y);
+	if (ox != oy)
+		return ox - oy;
+	int hx = host_rank(x), hy = host_rank(y);
 	if (hx != hy)
 		return hx - hy;
 	int sx = scope_index(x->scope), sy = scope_index(y->scope);
@@ -625,6 +656,7 @@ struct walk {
 	/* ns_connect_exact: connect to the first trusted socket found, from the walk's
 	 * directory fd (cfd: the connection, cerr: the first failure) */
 	int conn, cfd, cerr, ctrusted;
+	uid_t root_uid;                 /* imported/ holds the importer's sockets only */
 	const char *crel;               /* the path asked for (a directory there is none) */
 	struct ns_service *csvc;
 };
@@ -709,6 +741,11 @@ static void walk_entry(struct walk *w, int dirfd, const char *rel, const char *n
 	for (int i = 0; i < w->depth; i++)
 		if ((w->dir_owner[i] != 0 && w->dir_owner[i] != st.st_uid) || w->dir_open[i])
 			s.untrusted = 1;
+	/* imported/ is the importer's: root's in a shared root (a user's imports go to
+	 * users/<me>/), the owner's in a private one. Anyone else's socket there is a
+	 * squatter in a place made for proxies. */
+	if (w->scope == NS_IMPORTED && st.st_uid != w->root_uid)
+		s.untrusted = 1;
 	if (WALK_FOLLOW && w->conn)
 		return walk_connect(w, dirfd, nm, &s);
 	ns_list_add(w->out, &s);
@@ -755,6 +792,8 @@ static int walk_all(struct walk *w, unsigned scopes, char *follow, char *err, si
 	int fd = ns_open_root(0, err, errlen);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	struct stat rst;
+	w->root_uid = fstat(fd, &rst) == 0 ? rst.st_uid : 0;
 	close(fd);
 	char scopedir[NS_PATH_MAX], ignored[NS_ERR_MAX];
 	for (int i = 0; i < 4; i++) {
@@ -841,10 +880,9 @@ static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct
 	if (s->untrusted || w->cfd >= 0 || strcmp(s->rel, w->crel))
 		return;
 	w->ctrusted++;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a full backlog is EAGAIN at once, never a wait on the loop */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dirfd, nm) == 0) {
-		/* a fresh socket's only status flag: no F_GETFL needed */
-		fcntl(fd, F_SETFL, O_NONBLOCK);
 		w->cfd = fd;
 		*w->csvc = *s;
 		return;
@@ -892,6 +930,8 @@ int ns_connect_exact(const char *rel, unsigned scopes, struct ns_service *svc, c
 	int fd, rfd = ns_open_root(0, err, errlen);
 	if (rfd < 0)
 		return -1;
+	struct stat rst;
+	w.root_uid = fstat(rfd, &rst) == 0 ? rst.st_uid : 0;
 	for (int i = 0; i < 4 && w.cfd < 0; i++) {
 		enum ns_scope sc = scope_order[i];
 		if (!(scopes & sc) || (fd = open_scope_at(rfd, i, ignored, sizeof ignored)) < 0)
@@ -988,6 +1028,11 @@ static int probe_at(int dirfd, const char *base)
 		errno = ENOTSOCK;
 		return -1;
 	}
+	/* listening, says the kernel: alive, and nobody's command ran to find out. Not
+	 * seen (dead, or listened to from another network namespace) or no sock_diag: a
+	 * connect, which a dead socket refuses without anything running. */
+	if (ns_listening(st.st_dev, st.st_ino) == 1)
+		return 1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -1000,7 +1045,19 @@ static int probe_at(int dirfd, const char *base)
 	return e == ECONNREFUSED ? 0 : -1;
 }
 
+static int connect_svc(const struct ns_service *s, int nonblock);
+
 int ns_connect(const struct ns_service *s)
+{
+	return connect_svc(s, 0);
+}
+
+int ns_connect_nb(const struct ns_service *s)
+{
+	return connect_svc(s, SOCK_NONBLOCK);
+}
+
+static int connect_svc(const struct ns_service *s, int nonblock)
 {
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(s->path, base);
@@ -1014,7 +1071,7 @@ int ns_connect(const struct ns_service *s)
 		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
 		goto out;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | nonblock, 0);
 	if (fd >= 0 && sock_at(AT_CONNECT, fd, dfd, base) < 0) {
 		int e = errno;
 		close(fd);
@@ -1029,6 +1086,12 @@ out:;
 }
 
 int ns_probe(const char *path)
+{
+	ns_listening_forget();  /* one probe: the kernel's answer of now */
+	return ns_probe_many(path);
+}
+
+int ns_probe_many(const char *path)
 {
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(path, base);
@@ -1060,7 +1123,7 @@ int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, s
 	/* A shared (root-owned) root's scope dirs are root's to make (dipus mkroot), sticky
 	 * like /tmp; a user's own root is private, its scope dirs plain 0755. */
 	int own = create && st.st_uid == geteuid();
-	mode_t smode = !users && st.st_uid == 0 ? 01777 : 0755;
+	mode_t smode = !users && scope != NS_IMPORTED && st.st_uid == 0 ? 01777 : 0755;
 	for (int depth = 0;; depth++) {
 		char *c = rel, *e = strchr(c, '/');
 		if (e)
@@ -1173,6 +1236,19 @@ int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t 
 	return ns_publish_as(scope, name, ns_host(), proto, mode, gid, backlog, out, err, errlen);
 }
 
+enum ns_scope ns_import_scope(enum ns_scope want)
+{
+	char err[NS_ERR_MAX];
+	struct stat st;
+	if (want != NS_IMPORTED || geteuid() == 0)
+		return want;
+	int fd = ns_open_root(0, err, sizeof err);
+	int shared = fd >= 0 && fstat(fd, &st) == 0 && st.st_uid != geteuid();
+	if (fd >= 0)
+		close(fd);
+	return shared ? NS_USERS : want;
+}
+
 int ns_scope_dir(enum ns_scope scope, char *out, size_t outlen)
 {
 	if (scope == NS_USERS)
@@ -1187,6 +1263,7 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (ns_check_name(name, err, errlen) < 0 || ns_check_proto(proto, err, errlen) < 0 ||
 	    check_host(host, err, errlen) < 0)
 		return -1;
+	ns_listening_forget();  /* this publish's probes: from a listing made for it */
 	memset(out, 0, sizeof *out);
 	char dirpath[NS_PATH_MAX * 3];
 	ns_scope_dir(scope, dirpath, sizeof dirpath);
@@ -1239,11 +1316,24 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (listen(fd, backlog > 0 ? backlog : 64) < 0)
 		goto fail_errno;
 	step = "rename";
+	unsigned squat = 0;
+	uid_t squat_uid = 0;
 	for (;; n++) {
 		if (n > NS_N_MAX) {
+			char why[160], who[64];
 			errno = EEXIST;
-			step = "1000 instances already published";
-			goto fail_errno;
+			/* what takes the names, so the user knows whom to ask */
+			if (squat)
+				snprintf(why, sizeof why, "all 1000 instance names are taken, %u of them by "
+				         "files that are not sockets, of %s (only they or root can remove them)",
+				         squat, user_name(squat_uid, who, sizeof who));
+			else
+				snprintf(why, sizeof why, "1000 instances already published");
+			step = why;
+			unlinkat(dfd, tmp, 0);
+			close(fd);
+			close(dfd);
+			return fail(EEXIST, err, errlen, "%s/%s.%s...N: %s", dirpath, name, host, why);
 		}
 		snprintf(final, sizeof final, "%s.%s...%u", name, host, n);
 		r = place(dfd, tmp, final, &waits);
@@ -1251,6 +1341,13 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 			break;
 		if (r < 0)
 			goto fail_errno;
+		/* taken: a squatter's file is skipped like any other, and counted */
+		struct stat sq;
+		if (fstatat(dfd, final, &sq, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(sq.st_mode) &&
+		    sq.st_uid != geteuid()) {
+			squat++;
+			squat_uid = sq.st_uid;
+		}
 	}
 	struct stat st;
 	if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1331,6 +1428,7 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 
 int ns_reap_one(const struct ns_service *s, int dry, char *err, size_t errlen)
 {
+	ns_listening_forget();
 	char base[NS_PATH_MAX];
 	int dfd = open_parent(s->path, base);
 	if (dfd < 0)

@@ -112,6 +112,9 @@ int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list
 /* Validate a query as ns_resolve would, without walking. */
 int ns_check_query(const char *query, int allow_abs, char *err, size_t errlen);
 int ns_match(const char *query, const struct ns_service *s); /* 1 if s matches query */
+/* The services of in (in its order) in scopes that match query, appended to out: a
+ * resolve of query, from a listing of everything (the monitors' one walk). */
+void ns_select(const char *query, unsigned scopes, const struct ns_list *in, struct ns_list *out);
 /* Sort a list in resolver order. */
 void ns_sort(struct ns_list *l);
 void ns_list_add(struct ns_list *l, const struct ns_service *s);
@@ -123,11 +126,16 @@ void ns_list_free(struct ns_list *l);
  * Returns a connected, blocking, close-on-exec fd, or -1 with errno (ECONNREFUSED for a
  * dead socket, ENOTSOCK for a non-socket, ELOOP for a symlink). */
 int ns_connect(const struct ns_service *s);
+/* The same, for a caller on an event loop: the fd is non-blocking from the start, and
+ * a service whose listen backlog is full fails at once with EAGAIN (UNIX sockets never
+ * say EINPROGRESS). */
+int ns_connect_nb(const struct ns_service *s);
 /* An NS_EXACT query's connect, without a second walk: resolve rel (a service's path
  * below the scope directory) in scopes and connect to the first trusted socket found
  * (scope order) through the directory fd the walk holds. The same checks as
  * ns_resolve + ns_connect: no link followed, sockets only, untrusted ones skipped, the
- * kernel's permission checks on connect. Returns a connected, non-blocking,
+ * kernel's permission checks on connect. The connect itself never waits (EAGAIN: the
+ * backlog is full). Returns a connected, non-blocking,
  * close-on-exec fd and *svc; or -1 with errno: ENOENT when no trusted service matched,
  * else the first failure's (*svc the service that failed), or EPERM with err for an
  * unsafe root. Only in builds with a SEP server (else always ENOENT). */
@@ -145,12 +153,28 @@ int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t 
 int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const char *proto,
                   mode_t mode, gid_t gid, int backlog, struct ns_service *out, char *err,
                   size_t errlen);
+/* Where an importer's proxies go: want, except NS_IMPORTED for a user in a root that
+ * is not theirs (a shared root's imported/ is root's importer's): NS_USERS. */
+enum ns_scope ns_import_scope(enum ns_scope want);
+
 /* Remove a published socket if it is still the one we bound (same inode). Call it
  * before closing listen_fd: while we listen nobody may judge it dead and replace it. */
 int ns_unpublish(const struct ns_service *s, int listen_fd);
 
-/* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). */
+/* Is anyone listening on the socket file dev/ino, in this network namespace? Asked of
+ * the kernel (sock_diag), never by connecting: 1 yes, 0 not seen, -1 cannot tell (no
+ * sock_diag for UNIX sockets). Answers come from one dump reused for 50 ms. */
+int ns_listening(dev_t dev, ino_t ino);
+void ns_listening_forget(void);   /* the next answer from a fresh dump */
+
+/* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). Live when
+ * ns_listening() says so (nothing connects); otherwise a non-blocking connect, which a
+ * dead socket refuses (a live one in another network namespace accepts: the one case
+ * where a probe still reaches the service). */
 int ns_probe(const char *path);
+/* The same for a pass over many (the reaper): the kernel's listing is reused for 50 ms,
+ * so a socket closed within that time may still read as live. */
+int ns_probe_many(const char *path);
 /* The reaper's last step for a socket judged dead once already: if it is still the same
  * file (dev/ino), still refuses, and the caller may remove it, remove it (unless dry).
  * Removal moves it aside to a private temporary name first and checks its identity

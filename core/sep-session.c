@@ -50,6 +50,7 @@ struct chan {
 	uint8_t out_sock;
 	uint8_t sole;            /* in_fd == out_fd, a socket no other descriptor refers to */
 	uint8_t accept_due;      /* server CONNECT: accepted here, ACCEPT not sent yet */
+	uint8_t pending;         /* server CONNECT: connect_start's answer not in yet */
 	uint8_t fresh;           /* client CONNECT: on the session's fresh list */
 	uint32_t credit;         /* bytes we may still send */
 	uint32_t early;          /* client CONNECT: bytes sent before the ACCEPT (sep.md 4.1) */
@@ -404,6 +405,8 @@ static void chan_free(struct sep_session *s, struct chan *c)
 		close(c->out_fd);
 	if (c->served && c->op == SEP_OP_WATCH && s->ops && s->ops->watch_stop)
 		s->ops->watch_stop(s->ops_arg, s, c->id);
+	if (c->pending && s->ops && s->ops->connect_cancel)
+		s->ops->connect_cancel(s->ops_arg, s, c->id);
 	free(c->rbuf);
 	free(c);
 }
@@ -425,7 +428,7 @@ static void chan_end(struct sep_session *s, struct chan *c, int code, const char
  * channel, so the peer always sees ACCEPT first (doc/sep.md 4.1). */
 static void accept_send(struct sep_session *s, struct chan *c)
 {
-	if (!c->accept_due)
+	if (!c->accept_due)  /* (never while pending: the ACCEPT waits for the service) */
 		return;
 	c->accept_due = 0;
 	if (c->atimer)
@@ -831,10 +834,48 @@ static void open_watch(struct sep_session *s, uint32_t id, const char *q, uint32
 	}
 }
 
+/* A served CONNECT's service socket is in: the channel carries it from now on. */
+static void connect_attach(struct sep_session *s, struct chan *c, int fd)
+{
+	uint32_t id = c->id;
+	c->in_fd = c->out_fd = fd;
+	c->out_sock = c->sole = 1;  /* a non-blocking stream socket of ours (sep_server_ops) */
+	/* accepted here (the client's early data is taken); the ACCEPT itself goes out with
+	 * the service's first frame (one TLS record and one wakeup of the peer less per
+	 * connection), or after accept_delay_ms (accept_send) */
+	c->accepted = 1;
+	if (s->lim.accept_delay_ms && c->recv_left) {
+		c->accept_due = 1;
+		c->atimer = loop_timer(s->lp, s->lim.accept_delay_ms, accept_timeout, c);
+	} else {
+		out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	}
+	/* what the client sent while the connect was pending goes out now */
+	chan_check_done(s, c);
+	if ((c = chan_find(s, id)))
+		chan_update(s, c);
+}
+
 static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint32_t win)
 {
 	char err[NS_ERR_MAX] = "";
 	int code = SEP_E_INTERNAL;
+	if (s->ops && s->ops->connect_start) {
+		/* asynchronous: the channel takes the client's early data (buffered, at most
+		 * the window) while the server connects; ACCEPT or RESET when it knows */
+		struct chan *c = chan_alloc(s, id, SEP_OP_CONNECT);
+		c->served = 1;
+		c->credit = win;
+		c->accepted = 1;
+		c->pending = 1;
+		if (s->ops->connect_start(s->ops_arg, s, id, q, &code, err, sizeof err) < 0 &&
+		    (c = chan_find(s, id)) && c->pending) {
+			c->pending = 0;  /* nothing to cancel */
+			out_text(s, SEP_RESET, id, code, err[0] ? err : "cannot connect");
+			chan_end(s, c, code, err);
+		}
+		return;
+	}
 	int fd = s->ops && s->ops->connect ? s->ops->connect(s->ops_arg, q, &code, err, sizeof err) : -1;
 	if (fd < 0) {
 		/* refused: the peer's other channels go on */
@@ -844,19 +885,27 @@ static void open_connect(struct sep_session *s, uint32_t id, const char *q, uint
 	struct chan *c = chan_alloc(s, id, SEP_OP_CONNECT);
 	c->served = 1;
 	c->credit = win;
-	c->in_fd = c->out_fd = fd;
-	c->out_sock = c->sole = 1;  /* a non-blocking stream socket of ours (sep_server_ops) */
-	/* accepted here (the client's early data is taken); the ACCEPT itself goes out with
-	 * the service's first frame (one TLS record and one wakeup of the peer less per
-	 * connection), or after accept_delay_ms (accept_send) */
-	c->accepted = 1;
-	if (s->lim.accept_delay_ms) {
-		c->accept_due = 1;
-		c->atimer = loop_timer(s->lp, s->lim.accept_delay_ms, accept_timeout, c);
-	} else {
-		out_u32(s, SEP_ACCEPT, id, s->lim.window);
+	connect_attach(s, c, fd);
+}
+
+void sep_connect_done(struct sep_session *s, uint32_t chan, int fd, int code, const char *err)
+{
+	struct chan *c = chan_find(s, chan);
+	if (!c || s->closed || !c->pending) {
+		if (fd >= 0)
+			close(fd);
+		return;
 	}
-	chan_update(s, c);
+	c->pending = 0;
+	if (fd < 0) {
+		out_text(s, SEP_RESET, chan, code, err && *err ? err : "cannot connect");
+		chan_end(s, c, code, err ? err : "");
+	} else {
+		connect_attach(s, c, fd);
+	}
+	if (flush(s) < 0)
+		return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
+	update_session_events(s);
 }
 
 static void handle_open(struct sep_session *s, const struct sep_frame *f)
@@ -1114,7 +1163,10 @@ static void read_input(struct sep_session *s)
 		}
 		ssize_t n = s->io.read(s->io.ctx, s->ibuf + s->ilen, want);
 		if (n == 0) {
-			if (!s->ready)
+			if (!s->ready && !s->ilen && !s->preface_ok)
+				/* not a byte of SEP: a probe (dipus trust, a port check), not an error */
+				session_end(s, SEP_E_SHUTDOWN, "connection closed before HELLO", 0);
+			else if (!s->ready)
 				session_end(s, SEP_E_PROTOCOL, "connection closed before HELLO", 0);
 			else if (s->ilen)
 				session_end(s, SEP_E_PROTOCOL, "connection closed in the middle of a frame", 0);

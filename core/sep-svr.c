@@ -1,5 +1,6 @@
 /* sep-svr.c: the namespace-backed SEP server side (sep-svr.h). */
 #include "sep-svr.h"
+#include "loop.h"
 #include "monitor.h"
 #include "sep.h"
 #include "util.h"
@@ -11,6 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#define CONNECT_RETRY_MS 50   /* a full backlog: tried again this often */
+#define CONNECT_WAIT_MS 5000  /* ...and refused after this long */
+#define MAX_WATCHES 64        /* WATCH channels of one peer (one sep_svr) */
 
 static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
 	__attribute__((format(printf, 3, 0)));
@@ -106,6 +111,7 @@ static int connect_exact(unsigned scopes, const char *q, struct ns_service *svc,
 		snprintf(err, errlen, "%s: %s", s.rel, strerror(e));
 		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
 	}
+	errno = e;  /* EAGAIN: its backlog is full, worth another try */
 	return -1;
 }
 
@@ -127,15 +133,16 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 		ns_list_free(&l);
 		return -1;
 	}
-	int fd = -1, first_errno = 0;
+	int fd = -1, first_errno = 0, busy = 0;
 	const char *first_rel = NULL;
 	for (size_t i = 0; i < l.n && fd < 0; i++) {
-		fd = ns_connect(&l.v[i]);
+		fd = ns_connect_nb(&l.v[i]);  /* never waits: a full backlog is EAGAIN */
 		if (fd >= 0) {
 			if (svc)
 				*svc = l.v[i];
 			break;
 		}
+		busy |= errno == EAGAIN;
 		if (!first_errno) {
 			first_errno = errno;
 			first_rel = l.v[i].rel;
@@ -146,10 +153,9 @@ int sep_svr_connect(unsigned scopes, const char *q, struct ns_service *svc, int 
 		/* the most telling reason: permission first, then the first failure */
 		snprintf(err, errlen, "%s: %s", first_rel ? first_rel : q, strerror(first_errno));
 		*code = SEP_E_REFUSED;  /* dead, permission denied, gone meanwhile */
-	} else {
-		fd_set_nonblock(fd, 1);  /* close-on-exec already: ns_connect makes it so */
 	}
 	ns_list_free(&l);
+	errno = fd >= 0 ? 0 : busy ? EAGAIN : first_errno;
 	return fd;
 }
 
@@ -211,10 +217,23 @@ struct svr_watch {
 	struct svr_watch *next;
 };
 
+/* A CONNECT whose services all had a full backlog: tried again on a timer, refused
+ * after CONNECT_WAIT_MS (the loop serves everything else meanwhile). */
+struct svr_conn {
+	struct sep_svr *v;
+	struct sep_session *s;
+	uint32_t chan;
+	unsigned tries;
+	struct loop_timer *t;
+	struct svr_conn *next;
+	char q[NS_PATH_MAX];
+};
+
 struct sep_svr {
 	struct loop *lp;
 	unsigned scopes;
 	struct svr_watch *watches;
+	struct svr_conn *conns;
 	char refusal[NS_ERR_MAX];
 };
 
@@ -235,6 +254,12 @@ void sep_svr_free(struct sep_svr *v)
 		v->watches = w->next;
 		sep_svr_watch_stop(w->w);
 		free(w);
+	}
+	while (v->conns) {
+		struct svr_conn *c = v->conns;
+		v->conns = c->next;
+		loop_timer_cancel(v->lp, c->t);
+		free(c);
 	}
 	free(v);
 }
@@ -266,6 +291,76 @@ static int ops_connect(void *arg, const char *query, int *code, char *err, size_
 	return fd;
 }
 
+static void conn_unlink(struct svr_conn *c)
+{
+	for (struct svr_conn **pp = &c->v->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+}
+
+static void conn_retry(struct loop *lp, void *arg)
+{
+	struct svr_conn *c = arg;
+	struct sep_svr *v = c->v;
+	char err[NS_ERR_MAX];
+	int code;
+	c->t = NULL;
+	int fd = sep_svr_connect(v->scopes, c->q, NULL, &code, err, sizeof err);
+	if (fd < 0 && errno == EAGAIN && ++c->tries < CONNECT_WAIT_MS / CONNECT_RETRY_MS) {
+		c->t = loop_timer(lp, CONNECT_RETRY_MS, conn_retry, c);
+		return;
+	}
+	if (fd < 0 && errno == EAGAIN)
+		snprintf(err, sizeof err, "%s: the service accepts nobody (its backlog stayed full "
+		         "for %d s)", c->q, CONNECT_WAIT_MS / 1000);
+	if (fd < 0)
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+	conn_unlink(c);
+	struct sep_session *s = c->s;
+	uint32_t chan = c->chan;
+	free(c);
+	sep_connect_done(s, chan, fd, code, err);
+}
+
+static int ops_connect_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+                             int *code, char *err, size_t errlen)
+{
+	struct sep_svr *v = arg;
+	int fd = sep_svr_connect(v->scopes, query, NULL, code, err, errlen);
+	if (fd >= 0) {
+		sep_connect_done(s, chan, fd, 0, NULL);
+		return 0;
+	}
+	if (errno != EAGAIN) {
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
+	/* a full backlog: the service may accept soon; nothing here waits for it */
+	struct svr_conn *c = xcalloc(1, sizeof *c);
+	c->v = v;
+	c->s = s;
+	c->chan = chan;
+	snprintf(c->q, sizeof c->q, "%s", query);
+	c->t = loop_timer(v->lp, CONNECT_RETRY_MS, conn_retry, c);
+	c->next = v->conns;
+	v->conns = c;
+	return 0;
+}
+
+static void ops_connect_cancel(void *arg, struct sep_session *s, uint32_t chan)
+{
+	struct sep_svr *v = arg;
+	for (struct svr_conn *c = v->conns; c; c = c->next)
+		if (c->s == s && c->chan == chan) {
+			conn_unlink(c);
+			loop_timer_cancel(v->lp, c->t);
+			free(c);
+			return;
+		}
+}
+
 static void ops_watch_event(void *arg, int appeared, const struct ns_service *s)
 {
 	struct svr_watch *w = arg;
@@ -283,6 +378,16 @@ static int ops_watch_start(void *arg, struct sep_session *s, uint32_t chan, cons
                            int *code, char *err, size_t errlen)
 {
 	struct sep_svr *v = arg;
+	unsigned n = 0;
+	for (struct svr_watch *x = v->watches; x; x = x->next)
+		n++;
+	if (n >= MAX_WATCHES) {
+		/* they all share the process's one monitor, but each costs a walk per change */
+		*code = SEP_E_LIMIT;
+		snprintf(err, errlen, "too many WATCH channels (at most %d per peer)", MAX_WATCHES);
+		snprintf(v->refusal, sizeof v->refusal, "%s", err);
+		return -1;
+	}
 	struct svr_watch *w = xcalloc(1, sizeof *w);
 	w->v = v;
 	w->s = s;
@@ -330,4 +435,6 @@ const struct sep_server_ops sep_svr_ops = {
 	.connect = ops_connect,
 	.watch_start = ops_watch_start,
 	.watch_stop = ops_watch_stop,
+	.connect_start = ops_connect_start,
+	.connect_cancel = ops_connect_cancel,
 };

@@ -97,8 +97,19 @@ struct sep_server_ops {
 	int (*watch_start)(void *arg, struct sep_session *s, uint32_t chan, const char *query,
 	                   int *code, char *err, size_t errlen);
 	void (*watch_stop)(void *arg, struct sep_session *s, uint32_t chan);
+	/* Optional, used instead of connect when set: CONNECT without blocking the loop.
+	 * Return -1 with *code and err to refuse at once, or 0 and answer later (or from
+	 * inside connect_start) with sep_connect_done(), exactly once, unless
+	 * connect_cancel(arg, s, chan) came first (the client gave up, the session ended).
+	 * Meanwhile the client's early data waits in the channel, no ACCEPT goes out. */
+	int (*connect_start)(void *arg, struct sep_session *s, uint32_t chan, const char *query,
+	                     int *code, char *err, size_t errlen);
+	void (*connect_cancel)(void *arg, struct sep_session *s, uint32_t chan);
 };
 void sep_watch_event(struct sep_session *s, uint32_t chan, int event, const struct ns_service *svc);
+/* connect_start's answer: fd (connected, non-blocking, ours alone, as connect returns),
+ * or fd -1 with code and err for the RESET. */
+void sep_connect_done(struct sep_session *s, uint32_t chan, int fd, int code, const char *err);
 
 /* Session events. */
 #define SEP_SESSION_READY 1   /* HELLO exchanged: sep_peer_host() is known */

@@ -60,7 +60,7 @@ if [ "$(id -u)" = 0 ] && "$DIPUS" --list | grep -qx exporter && "$DIPUS" --list 
 	spawn "${EXP_ENV[@]}" "$DIPUS" export-pipe 'echo from-root' greet/p
 	wait_for 5 sh -c "ls '$EXP_ROOT/exported/p' 2>/dev/null | grep -q greet"
 	expect_eq "root's first publish makes a shared root (mkroot's modes)" \
-		"1777 1777 1777 1777 755" \
+		"1777 1777 1777 755 755" \
 		"$(cd "$EXP_ROOT" && stat -c %a . local exported imported users | tr '\n' ' ' | sed 's/ $//')"
 	exporter_start || fail "ns-paths/exporter" "did not start: $(tail -n 5 "$EXP_LOG")"
 	run timeout 10 "$DIPUS" dcat "sep://127.0.0.1:$PORT/greet" </dev/null

@@ -24,12 +24,12 @@ expect_grep "...saying it must be root" "dipus: mkroot: must be run as root" "$E
 [ ! -e "$DIPUS_ROOT" ] && pass "...and made nothing" || fail "...and made nothing" "made it"
 expect_rc "mkroot -u USER" 0 "$DIPUS" mkroot -u "$A"
 modes() { stat -c '%a %U' "$DIPUS_ROOT" "$DIPUS_ROOT/local" "$DIPUS_ROOT/exported" "$DIPUS_ROOT/imported" "$DIPUS_ROOT/users" | tr '\n' ' ' | sed 's/ $//'; }
-expect_eq "root, local, exported, imported 1777; users 0755; all root's" \
-	"1777 root 1777 root 1777 root 1777 root 755 root" "$(modes)"
+expect_eq "root, local, exported 1777; imported, users 0755; all root's" \
+	"1777 root 1777 root 1777 root 755 root 755 root" "$(modes)"
 expect_eq "users/USER is 0700 and the user's" "700 $A" "$(stat -c '%a %U' "$DIPUS_ROOT/users/$A")"
 chmod 0755 "$DIPUS_ROOT/local"
 expect_rc "mkroot again is harmless" 0 "$DIPUS" mkroot -u "$A" -u "$B"
-expect_eq "...restores the modes" "1777 root 1777 root 1777 root 1777 root 755 root" "$(modes)"
+expect_eq "...restores the modes" "1777 root 1777 root 1777 root 755 root 755 root" "$(modes)"
 expect_eq "...and adds users/B" "700 $B" "$(stat -c '%a %U' "$DIPUS_ROOT/users/$B")"
 expect_rc "mkroot -u with an unknown user: usage error" 2 "$DIPUS" mkroot -u no_such_user_dipus
 expect_grep "...naming it" "-u no_such_user_dipus: no such user" "$ERR"
@@ -55,7 +55,7 @@ expect_eq "B publishes in exported/ next to it (default mode 0666)" "666 $B" "$(
 expect_rc "B may not publish below A's directory" 4 as "$B" "$DIPUS" local-pipe cat b2/shared/proto
 expect_grep "...and is told whose it is" "$DIPUS_ROOT/local/shared: owned by $A, not by you or root" "$ERR"
 run as "$B" "$DIPUS" dls -1
-expect_eq "B lists both services" "a.p b.p" "$(tr '\n' ' ' <"$OUT" | sed 's/ $//')"
+expect_eq "B lists both services, its own first (namespace.md: order)" "b.p a.p" "$(tr '\n' ' ' <"$OUT" | sed 's/ $//')"
 run as "$B" "$DIPUS" dcat a </dev/null
 expect_eq "B may not connect to A's 0600 socket (exit 1)" "1" "$RC"
 expect_grep "...and is told why" "dipus: dcat: a: no service reachable \(1 tried; last: Permission denied\)" "$ERR"

@@ -140,7 +140,8 @@ static void fz_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
 		wsess = NULL;
 }
 
-static const struct sep_server_ops ops = { fz_list, fz_connect, fz_watch, fz_watch_stop };
+static const struct sep_server_ops ops = { .list = fz_list, .connect = fz_connect,
+                                           .watch_start = fz_watch, .watch_stop = fz_watch_stop };
 
 /* ---- the client side ---- */
 

@@ -187,7 +187,9 @@ static void test_sort(void)
 	int ok = 1;
 	for (size_t i = 1; i < l.n && ok; i++) {
 		const struct ns_service *a = &l.v[i - 1], *b = &l.v[i];
-		int ha = strcmp(a->host, "me") != 0, hb = strcmp(b->host, "me") != 0;
+		/* another host's name on a local/ or exported/ socket comes after its imports */
+		int ha = strcmp(a->host, "me") ? (a->scope & (NS_LOCAL | NS_EXPORTED) ? 2 : 1) : 0;
+		int hb = strcmp(b->host, "me") ? (b->scope & (NS_LOCAL | NS_EXPORTED) ? 2 : 1) : 0;
 		int sa = 0, sb = 0;
 		for (int k = 0; k < 4; k++) {
 			if (scopes[3 - k] == a->scope)
@@ -197,7 +199,7 @@ static void test_sort(void)
 		}
 		ok = ha < hb || (ha == hb && (sa < sb || (sa == sb && strcmp(a->path, b->path) <= 0)));
 	}
-	CHECK(ok && l.n == 400, "resolver order: this host, then local exported users imported, then path",
+	CHECK(ok && l.n == 400, "resolver order: this host, other hosts' imports, other hosts' names in local/exported; local exported users imported; path",
 	      "out of order");
 	ns_list_free(&l);
 }

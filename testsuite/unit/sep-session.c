@@ -153,7 +153,8 @@ static void fake_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
 	watch_stopped++;
 }
 
-static const struct sep_server_ops ops = { fake_list, fake_connect, fake_watch, fake_watch_stop };
+static const struct sep_server_ops ops = { .list = fake_list, .connect = fake_connect, .watch_start = fake_watch,
+                                           .watch_stop = fake_watch_stop };
 
 /* ---- loop helpers ---- */
 
