@@ -113,7 +113,7 @@ done
 
 # check-package on the tree
 step "utils/check-package"
-(cd "$top/support/buildroot" && "$br/utils/check-package" -b external.desc external.mk Config.in \
+(cd "$top/support/buildroot" && PATH=/usr/bin:$PATH "$br/utils/check-package" -b external.desc external.mk Config.in \
 	package/dipus/Config.in package/dipus/dipus.mk package/dipus/dipus.hash) || cp_rc=$?
 echo "check-package: exit ${cp_rc:-0}"
 

@@ -26,7 +26,7 @@ test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame 
 cross="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-mips-linux-gnu
        gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-armhf-cross libc6-dev-mipsel-cross
        libc6-dev-mips-cross libc6-dev-riscv64-cross qemu-user-static
-       g++ rsync cpio unzip wget perl bc file dpkg-dev python3-magic"
+       g++ rsync cpio unzip wget perl bc file dpkg-dev python3-magic python3-flake8 shellcheck"
 pkgs=$build
 [ "$with_test" = 1 ] && pkgs="$pkgs $test"
 [ "$with_cross" = 1 ] && pkgs="$pkgs $cross"

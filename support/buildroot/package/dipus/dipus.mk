@@ -30,9 +30,9 @@ DIPUS_OFF =
 else
 DIPUS_BASE_CONFIG = config/defconfig
 DIPUS_OFF = \
-	$(if $(BR2_PACKAGE_DIPUS_TLS),,EXPORTER KEYGEN TRUST TLS) \
+	$(if $(BR2_PACKAGE_DIPUS_TLS),,EXPORTER KEYGEN TRUST PAIR DIPUSD TLS) \
 	$(if $(BR2_PACKAGE_DIPUS_SSH),,SSH_IMPORTER DBCLIENT SSH) \
-	$(if $(BR2_PACKAGE_DIPUS_DISCOVERY),,DISCOVERER)
+	$(if $(BR2_PACKAGE_DIPUS_DISCOVERY),,DISCOVERER DISCOVERY)
 endif
 
 # dipus's make with the target toolchain: its own -I flags stay, Buildroot's flags
