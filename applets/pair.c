@@ -22,7 +22,9 @@
  * from searching for keys that would make them agree (1 chance in 10^6 per try). */
 #include "applets.h"
 #include "ns.h"
+#include "sep-tcp.h"
 #include "tls.h"
+#include "uri.h"
 
 #include "mbedtls/sha256.h"
 
