@@ -104,7 +104,15 @@ endif
 ifeq ($(wildcard $(CONFIG)),)
 $(error config file $(CONFIG) not found)
 endif
+# make defconfig/tinyconfig/menuconfig/clean must work whatever a stale .config says:
+# for those goals alone the configuration is not read, so it cannot stop them.
+CONFIG_GOALS := defconfig tinyconfig menuconfig clean distclean help
+ifeq ($(if $(MAKECMDGOALS),$(filter-out $(CONFIG_GOALS),$(MAKECMDGOALS)),all),)
+CONFIG_READ := 0
+else
+CONFIG_READ := 1
 include $(CONFIG)
+endif
 
 # The applets describe themselves: the //config: and //applet: block at the top of each
 # applets/NAME.c. scripts/gen-applets.sh makes, on every run of make (it rewrites only
@@ -116,7 +124,7 @@ $(if $(gen_err),$(error $(gen_err)))
 include $(GEN)/applets.mk
 # A symbol set in the configuration that no applet file or feature declares (a
 # configured applet whose file is missing, a misspelling) is a configuration error.
-$(foreach s,$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG)),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
+$(foreach s,$(if $(filter 1,$(CONFIG_READ)),$(shell sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/\1/p' $(CONFIG))),$(if $(filter $(s),$(KNOWN_SYMS)),,$(error $(CONFIG): CONFIG_$(s) is set but no applets/*.c declares '//config:config $(s)' and config/Config.src has no such feature)))
 
 # SEP (the protocol engine) is needed by anything that talks to another host.
 CONFIG_SEP := $(if $(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),y,)
