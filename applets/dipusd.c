@@ -642,7 +642,13 @@ int dipusd_main(int argc, char **argv)
 	int c, sys = 0, check_only = 0, ready_fd = -1;
 	const char *pidfile = NULL;
 	unsigned long v;
-	while ((c = getopt(argc, argv, "f:Svd:p:th")) != -1) {
+	static const struct opt opts[] = {
+		{ 'f', NULL, OPT_ARG }, { 'S', NULL, OPT_NOARG }, { 'v', NULL, OPT_NOARG },
+		{ 'd', NULL, OPT_ARG }, { 'p', NULL, OPT_ARG }, { 't', NULL, OPT_NOARG }, OPT_END,
+	};
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'f':
 			if (xsnprintf(d.conf_path, sizeof d.conf_path, "%s", optarg))
@@ -658,10 +664,10 @@ int dipusd_main(int argc, char **argv)
 			break;
 		case 'p': pidfile = optarg; break;
 		case 't': check_only = 1; break;
-		case 'h': fputs(dipusd_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (ready_fd >= 0 && fcntl(ready_fd, F_GETFD) < 0)

@@ -22,12 +22,13 @@
  * from searching for keys that would make them agree (1 chance in 10^6 per try). */
 #include "applets.h"
 #include "ns.h"
+#include "sep-tcp.h"
 #include "tls.h"
+#include "uri.h"
 
 #include "mbedtls/sha256.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -218,7 +219,13 @@ int pair_main(int argc, char **argv)
 	int yes = 0, c;
 	unsigned long secs = 60, port = PAIR_PORT;
 	const char *laddr = NULL;
-	while ((c = getopt(argc, argv, "yt:p:l:h")) != -1) {
+	static const struct opt opts[] = {
+		{ 'y', NULL, OPT_NOARG }, { 't', NULL, OPT_ARG }, { 'p', NULL, OPT_ARG },
+		{ 'l', NULL, OPT_ARG }, OPT_END,
+	};
+	struct optparse op;
+	opt_start(&op, argc, argv, opts, 0);
+	while ((c = opt_next(&op)) > 0) {
 		switch (c) {
 		case 'y': yes = 1; break;
 		case 't':
@@ -230,10 +237,10 @@ int pair_main(int argc, char **argv)
 				return usage_error("-p %s: a port number", optarg);
 			break;
 		case 'l': laddr = optarg; break;
-		case 'h': fputs(pair_usage, stdout); return DX_OK;
-		default: return usage_error("unknown option");
 		}
 	}
+	if (c < 0)
+		return opt_rc(c);
 	if (argc - optind > 1)
 		return usage_error("at most one HOST");
 	const char *host = optind < argc ? argv[optind] : NULL;
