@@ -259,7 +259,8 @@ static void peer_ready(void *arg, int code, int kind, const struct sep_io *io, c
 		return;
 	}
 	if (p->tls && ex->cfg.verbose)
-		msg("%s: authenticated, key %s", p->addr, tls_peer_fingerprint(p->tls));
+		msg("%s: authenticated, key %s, %s", p->addr, tls_peer_fingerprint(p->tls),
+		    tls_conn_suite(p->tls));   /* the suite: doc/tls.md, e2e/sep-suites */
 	if (p->tls && peer_promote(p) < 0) {
 		/* the peer proved its key but every slot filled meanwhile: it learns why in SEP */
 		snprintf(p->why, sizeof p->why, "refused: the exporter is busy (%u peers, --max-peers %u)",
