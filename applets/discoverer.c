@@ -49,25 +49,11 @@ struct disc {
 	unsigned nseen;
 };
 
-/* TODO: tls_known_hosts_has_fp() lands in tls.c (another change); until then, this
- * reads known_hosts itself: the fingerprint pinned under any name. 1 yes, 0 no. */
+/* 1 when fp is pinned in known_hosts under any name; never without TLS. */
 static int fp_trusted(const char *fp)
 {
 #if ENABLE_TLS
-	char path[600], line[512];
-	snprintf(path, sizeof path, "%s/known_hosts", tls_conf_dir());
-	FILE *f = fopen(path, "re");
-	int found = 0;
-	size_t fl = strlen(fp);
-	while (f && !found && fgets(line, sizeof line, f)) {
-		/* "host:port FP": the second field (no sscanf: it would pull in libc's scanf) */
-		const char *p = line + strcspn(line, " \t");
-		p += strspn(p, " \t");
-		found = line[0] != '#' && !strncmp(p, fp, fl) && strchr(" \t\r\n", p[fl]);
-	}
-	if (f)
-		fclose(f);
-	return found;
+	return tls_known_hosts_has_fp(fp);
 #else
 	return 0;
 #endif

@@ -10,6 +10,7 @@
 #include "applets.h"
 #include "loop.h"
 #include "mdns.h"
+#include "sep.h"
 #include "ns.h"
 #include "sep-exporter.h"
 
@@ -188,7 +189,12 @@ int exporter_main(int argc, char **argv)
 	loop_signal(lp, SIGHUP, on_hup, NULL);
 	sep_exporter_run(the_exporter);
 #if ENABLE_DISCOVERY   /* --advertise: mDNS/DNS-SD, doc/discoverer.md */
-	struct mdns *adv = advertise ? mdns_advertise_listen(lp, listens, (size_t)nlisten, advertise,
+	char bound[SEP_EXPORTER_MAX_LISTEN][64];   /* what is bound, the default included */
+	const char *bl[SEP_EXPORTER_MAX_LISTEN];
+	size_t nb = sep_exporter_addrs(the_exporter, bound, SEP_EXPORTER_MAX_LISTEN);
+	for (size_t i = 0; i < nb; i++)
+		bl[i] = bound[i];
+	struct mdns *adv = advertise ? mdns_advertise_listen(lp, bl, nb, advertise,
 	    sep_exporter_fingerprint(the_exporter), SEP_VERSIONS, cfg.verbose, err, sizeof err) : NULL;
 	if (advertise && !adv)
 		msg("--advertise: %s", err);

@@ -35,7 +35,7 @@ for proto in IPv4 IPv6; do
 		echo "avahi-browse $proto resolved after $(( $(ms) - t0 )) ms" >&2
 	else fail "mdns-interop/avahi-browse-$proto" "$(head -c 600 "$T/browse.out")"; fi
 done
-expect_grep mdns-interop/avahi-sep-txt '"sep=1-2"' "$T/browse.out"
+expect_grep mdns-interop/avahi-sep-txt '"sep=[0-9][0-9]*-[0-9][0-9]*"' "$T/browse.out"
 
 # zeroconf on C sees it too; a one-shot query from an ephemeral port is answered (§6.7)
 run nsx "$NC" $PY "$ZC" browse 10.233.12.3 4
