@@ -204,11 +204,15 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
-# dipus --licenses: the licence texts as C strings (core/licenses.c), also installed
+# dipus --licenses: the licence texts as C strings (core/licenses.c). make install
+# installs the full texts (LICENSE_FILES); the binary carries LICENSES/brief/NAME.txt
+# instead where one exists (the notice each licence requires to travel with the binary
+# and where the full text is installed), which keeps the default binary under 600 KiB.
 LICENSE_FILES := LICENSE $(sort $(wildcard LICENSES/*.txt))
-$(BUILDDIR)/include/licenses.inc: $(LICENSE_FILES) scripts/licenses.sh
+LICENSE_EMBED := $(foreach f,$(LICENSE_FILES),$(or $(wildcard LICENSES/brief/$(notdir $(f))),$(f)))
+$(BUILDDIR)/include/licenses.inc: $(LICENSE_EMBED) scripts/licenses.sh
 	@mkdir -p $(dir $@)
-	$(Q)sh scripts/licenses.sh $@ $(LICENSE_FILES)
+	$(Q)sh scripts/licenses.sh $@ $(LICENSE_EMBED)
 $(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
 
 outpath:

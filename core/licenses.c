@@ -1,9 +1,10 @@
 /* licenses.c: dipus --licenses. A firmware vendor who ships the binary must pass on
  * these notices (MIT: the copyright and permission notice; Apache-2.0 section 4: a
  * copy of the licence); printing them from the binary keeps them with it. The texts
- * are LICENSE and the files in LICENSES/ (also installed by make install), made C strings at
- * build time by scripts/licenses.sh. CONFIG_LICENSES=n leaves them out (about 30 KB
- * of text) for builds that ship the files another way. */
+ * are LICENSE and the files in LICENSES/, or LICENSES/brief/ where a full text is long
+ * (Apache-2.0, musl's contributor list: the brief names where make install puts the full
+ * text), made C strings at build time by scripts/licenses.sh. CONFIG_LICENSES=n leaves
+ * them out (about 10 KB of text) for builds that ship the files another way. */
 #include "licenses.h"
 #include "util.h"
 

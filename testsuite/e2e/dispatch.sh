@@ -7,8 +7,11 @@ cp "$OUT" "$T/list"
 # --list matches the configuration the binary was built from
 conf=${DIPUS_CONFIG:-$TOP/.config}
 if [ -f "$conf" ]; then
-	want=$(sed -n 's/^CONFIG_\([A-Z_]*\)=y$/\1/p' "$conf" | tr 'A-Z_' 'a-z-' |
-		grep -vxE 'tls|ssh' | sort | tr '\n' ' ')
+	# the applets are the //applet: lines of applets/*.c; features (TLS, DISCOVERY...) are not
+	want=$(sed -n 's|^//applet:APPLET([a-z_0-9]*, *"\([^"]*\)".*|\1|p' "$TOP"/applets/*.c |
+		while read -r a; do
+			grep -qx "CONFIG_$(echo "$a" | tr 'a-z-' 'A-Z_')=y" "$conf" && echo "$a"
+		done | sort | tr '\n' ' ')
 	got=$(sort "$T/list" | tr '\n' ' ')
 	expect_eq "--list matches $(basename "$conf")" "$want" "$got"
 fi
@@ -71,3 +74,16 @@ expect_grep "argv[0] dls runs dls" "dls" "$OUT"
 ln -s "$DIPUS" "$T/bin/dipus"
 run "$T/bin/dipus" --list
 expect_eq "argv[0] dipus lists applets" "$(cat "$T/list")" "$(cat "$OUT")"
+
+# --licenses: what a firmware vendor must pass on travels with the binary
+"$DIPUS" --licenses >"$T/lic" 2>&1; rc=$?
+expect_eq "--licenses exits 0" 0 "$rc"
+for want in "MIT License" "the dipus authors" "Apache License, Version 2.0" \
+	"share/licenses/dipus/mbedtls.txt" "Rich Felker"; do
+	if grep -qF "$want" "$T/lic"; then pass "--licenses names '$want'"
+	else fail "--licenses names '$want'" "not in the output"; fi
+done
+if grep -q '^CONFIG_SSH=y' "${DIPUS_CONFIG:-$TOP/.config}" 2>/dev/null; then
+	if grep -qi 'dropbear' "$T/lic" && grep -qi 'libtomcrypt' "$T/lic"; then pass "--licenses has dropbear's notices"
+	else fail "--licenses has dropbear's notices" "dropbear/libtomcrypt missing"; fi
+fi
