@@ -135,6 +135,11 @@ DIPUS_CPPFLAGS := -D_GNU_SOURCE -I$(BUILDDIR)/include -Icore
 ALL_CFLAGS   = $(WARN_CFLAGS) $(OPT_CFLAGS) $(SAN_FLAGS) $(DIPUS_CPPFLAGS) $(APPLET_CPPFLAGS) $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 ifeq ($(STATIC)$(SAN_FLAGS),1)
 LINK_STATIC := -static
+# musl applies PT_GNU_RELRO only in its dynamic linker, so in a static musl binary the
+# RELRO page alignment is nothing but padding (about 4 KB of file)
+ifneq ($(findstring musl,$(notdir $(firstword $(CC))) $(CC_MACHINE)),)
+LINK_STATIC += -Wl,-z,norelro
+endif
 endif
 ALL_LDFLAGS  = $(SAN_FLAGS) $(LINK_STATIC) $(if $(SAN_FLAGS),,-Wl,--gc-sections -Wl,-z,noseparate-code -Wl,--build-id=none) $(DEPS_LDFLAGS) $(LDFLAGS)
 

@@ -27,7 +27,9 @@ if make -C "$TOP" -j2 CONFIG=config/tiny.config BUILDDIR="$B/tiny" OUT="$B/tiny/
 		pass "tiny.config fetches and builds no dependency"
 	fi
 	size=$(wc -c <"$B/tiny/dipus")
-	[ "$size" -le 102400 ] && pass "tiny binary <= 100 KiB ($size bytes)" || fail "tiny binary <= 100 KiB" "$size bytes"
+	# 104 KiB: the local applets gained the one option parser, lexical path normalisation
+	# and /proc/net/unix liveness (doc/build.md "Size")
+	[ "$size" -le 106496 ] && pass "tiny binary <= 104 KiB ($size bytes)" || fail "tiny binary <= 104 KiB" "$size bytes"
 else
 	fail "tiny.config builds" "$(tail -5 "$T/tiny.log")"
 fi
