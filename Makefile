@@ -13,9 +13,11 @@
 #   make demo             run the local demo (publish, list, pipe through) with ./dipus
 #   make check            build and run the whole test suite (DIPUS=./dipus)
 #   make check-sanitize   the whole suite against the ASan+UBSan build (bulk tests: 256 MiB)
-#   make fuzz             build and run the SEP fuzz target for a bounded time
+#   make fuzz             build and run the SEP and mDNS fuzz targets for a bounded time
 #   make size             sizes, and the split dipus / mbedTLS / dropbear / libc (link map)
-#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it
+#   make install DESTDIR=... PREFIX=/usr   binary in bin/, applet symlinks beside it,
+#                         licences in share/licenses/dipus/
+#                         INIT=sysv|procd|systemd also installs dipusd's init script
 #   make clean / distclean                 distclean also removes fetched sources (dl/)
 #   V=1                   show the commands
 
@@ -133,8 +135,9 @@ ifneq ($(filter y,$(CONFIG_TLS) $(CONFIG_SSH)),)
 include mk/deps.mk
 endif
 
-# Core: every core/*.c, except feature files (tls*, ssh*, sep*) whose feature is off.
-core_feature = $(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),y)))
+# Core: every core/*.c, except feature files (tls*, ssh*, sep*, mdns*) whose feature is off.
+# (ssh-chachapoly.c serves TLS's ChaCha20-Poly1305 too: core/tls-chachapoly.c)
+core_feature = $(if $(filter ssh-chachapoly.c,$(1)),$(CONFIG_SEP),$(if $(filter tls%,$(1)),$(CONFIG_TLS),$(if $(filter ssh%,$(1)),$(CONFIG_SSH),$(if $(filter sep%,$(1)),$(CONFIG_SEP),$(if $(filter mdns%,$(1)),$(CONFIG_DISCOVERY),y)))))
 CORE_SRCS := $(foreach f,$(sort $(wildcard core/*.c)),$(if $(filter y,$(call core_feature,$(notdir $(f)))),$(f)))
 
 # Applets: each applet's file is compiled when its symbol (its //config:config) is y.
@@ -154,7 +157,8 @@ AUTOCONF    := $(BUILDDIR)/include/autoconf.h
 demo: $(OUT)
 	sh scripts/demo.sh ./$(OUT)
 
-.PHONY: demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
+PHONY_X := outpath dist
+.PHONY: $(PHONY_X) demo all clean distclean defconfig tinyconfig menuconfig install check check-sanitize sanitize units fuzz help size
 all: $(OUT)
 
 help:
@@ -192,6 +196,24 @@ $(BUILDDIR)/unit/%: $(BUILDDIR)/testsuite/unit/%.o $(LIBDIPUS) $(DEPS_LIBS)
 
 units: $(UNIT_BINS)
 
+# dipus --licenses: the licence texts as C strings (core/licenses.c), also installed
+LICENSE_FILES := LICENSE $(sort $(wildcard LICENSES/*.txt))
+$(BUILDDIR)/include/licenses.inc: $(LICENSE_FILES) scripts/licenses.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/licenses.sh $@ $(LICENSE_FILES)
+$(BUILDDIR)/core/licenses.o: $(BUILDDIR)/include/licenses.inc
+
+outpath:
+	@echo $(OUT)
+
+# A source archive of the tracked files as they are (Buildroot's DIPUS_SITE, support/buildroot)
+DIST_VER = $(shell sed -n 's/^\#define DIPUS_VERSION "\(.*\)"/\1/p' core/util.h)
+dist:
+	@mkdir -p build/dist
+	$(Q)git ls-files -z | xargs -0 tar --transform 's,^,dipus-$(DIST_VER)/,' -czf build/dist/.dipus-$(DIST_VER).tar.gz
+	$(Q)mv build/dist/.dipus-$(DIST_VER).tar.gz build/dist/dipus-$(DIST_VER).tar.gz
+	@echo "  DIST    build/dist/dipus-$(DIST_VER).tar.gz"
+
 defconfig:
 	cp config/defconfig .config
 tinyconfig:
@@ -210,10 +232,16 @@ install: $(OUT)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/dipus
 	$(Q)sh scripts/install-links.sh $(CONFIG) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/share/licenses/dipus && install -m 0644 $(LICENSE_FILES) $(DESTDIR)$(PREFIX)/share/licenses/dipus/
+	$(if $(INIT),@sh scripts/install-init.sh "$(INIT)" "$(DESTDIR)" "$(PREFIX)")
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
+# With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
 check: $(OUT) units
-	MAKEFLAGS="$${MAKEFLAGS%% -- *}" DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
+	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 
 sanitize:
 	$(MAKE) SANITIZE=1 CC=gcc

@@ -15,9 +15,7 @@
 #include "applets.h"
 #include "ns.h"
 #include "relay.h"
-#if ENABLE_TLS || ENABLE_SSH
 #include "remote.h"
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,20 +129,20 @@ static int open_local(const char *query, char *what, size_t wlen, int *code)
 
 /* The one call that turns a query into a connected stream socket (half-close works
  * both ways), local or remote. -1 with a message printed and *code set. */
-static int open_service(const char *query, char *what, size_t wlen, int *code)
+static int open_service(const char *query, char *what, size_t wlen, int *status, int *code)
 {
 	snprintf(what, wlen, "%s", query);
+	*status = -1;
 #if ENABLE_TLS || ENABLE_SSH
 	if (remote_is_uri(query)) {
 		char err[NS_ERR_MAX];
-		int fd = remote_open(query, code, err, sizeof err);
+		int fd = remote_open_st(query, status, code, err, sizeof err);
 		if (fd < 0)
 			msg("%s", err);
 		return fd;
 	}
 #endif
-	if (!strncmp(query, "sep://", 6) || !strncmp(query, "sep+plain://", 12) ||
-	    !strncmp(query, "ssh://", 6)) {
+	if (remote_is_uri(query)) {
 		msg("%s: remote services are not available in this build", query);
 		*code = DX_NOMATCH;
 		return -1;
@@ -171,7 +169,8 @@ int dcat_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int code = DX_OK;
 	char what[NS_PATH_MAX + 16];
-	int sock = open_service(query, what, sizeof what, &code);
+	int status;  /* a remote's: how its transfer ended */
+	int sock = open_service(query, what, sizeof what, &status, &code);
 	if (sock < 0)
 		return code;
 
@@ -195,6 +194,18 @@ int dcat_main(int argc, char **argv)
 	struct relay_info info;
 	relay_run(first, 1, sock, sock, &ro, &info);
 	close(sock);
+#if ENABLE_TLS || ENABLE_SSH
+	/* a remote stream that ended because its session was lost is no success */
+	if (status >= 0 && (!info.err || info.side != RELAY_A)) {
+		char err[NS_ERR_MAX];
+		if (remote_end(status, &code, err, sizeof err) < 0) {
+			msg("%s", err);
+			return code;
+		}
+	} else if (status >= 0) {
+		close(status);
+	}
+#endif
 	if (!info.err)
 		return DX_OK;
 	if (info.side == RELAY_A && info.failed_out) {

@@ -16,9 +16,7 @@
 #include "loop.h"
 #include "monitor.h"
 #include "ns.h"
-#if ENABLE_TLS || ENABLE_SSH
 #include "remote.h"
-#endif
 
 #include <errno.h>
 #include <grp.h>
@@ -194,11 +192,6 @@ static int shown(const struct ns_service *s)
 
 /* ---- sources ---- */
 
-static int is_remote(const char *q)
-{
-	return !strncmp(q, "sep://", 6) || !strncmp(q, "sep+plain://", 12) || !strncmp(q, "ssh://", 6);
-}
-
 /* A remote host's services, each named by where it came from (the URI up to its
  * query). Returns the count, or -1 with a message and *code. */
 static int list_remote(const char *uri, int *code)
@@ -287,7 +280,7 @@ int dls_main(int argc, char **argv)
 	queries = xcalloc(nargs + 1, sizeof *queries);
 	for (int i = 0; i < nargs; i++) {
 		char err[NS_ERR_MAX];
-		if (is_remote(args[i])) {
+		if (remote_is_uri(args[i])) {
 			if (watching)
 				return usage_error("%s: -w watches local services only", args[i]);
 			continue;
@@ -332,7 +325,7 @@ int dls_main(int argc, char **argv)
 	free(hit);
 	/* then each remote query's services, in the order given */
 	for (int i = 0; i < nargs; i++) {
-		int n = is_remote(args[i]) ? list_remote(args[i], &code) : 0;
+		int n = remote_is_uri(args[i]) ? list_remote(args[i], &code) : 0;
 		matched += n > 0 ? n : 0;
 	}
 	if (fflush(stdout) != 0)

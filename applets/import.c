@@ -12,13 +12,14 @@
 #include "remote.h"
 #include "sep-import.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 const char import_usage[] =
-	"usage: dipus import [-v] URI[/PREFIX]...\n"
+	"usage: dipus import [-v] [--fingerprint FP] URI[/PREFIX]...\n"
 	"\n"
 	"Mirror the services of remote hosts as local proxy sockets until SIGTERM/SIGINT.\n"
 	"  URI: sep://host[:port]         SEP over TLS 1.3 (port 7150 by default)\n"
@@ -29,6 +30,8 @@ const char import_usage[] =
 	"SEP session per URI shared by all its proxies; live; reconnects with backoff\n"
 	"(0.25 s doubling to 30 s); removed on exit.\n"
 	"\n"
+	"  --fingerprint FP  sep://: the exporter must show exactly this key, pinned in\n"
+	"                    known_hosts under any name (not necessarily this host:port)\n"
 	"  -v   log proxies appearing and vanishing, and each (re)connect\n"
 	"  -h   this help\n";
 
@@ -46,12 +49,17 @@ int import_main(int argc, char **argv)
 {
 	unsigned flags = 0;
 	int c;
-	static const struct opt opts[] = { { 'v', NULL, OPT_NOARG }, OPT_END };
+	const char *fp = NULL;
+	static const struct opt opts[] = { { 'v', NULL, OPT_NOARG }, { 'F', "fingerprint", OPT_ARG },
+	                                   OPT_END };
 	struct optparse op;
 	opt_start(&op, argc, argv, opts, 0);
-	while ((c = opt_next(&op)) > 0)
+	while ((c = opt_next(&op)) > 0) {
 		if (c == 'v')
 			flags |= SEP_IMPORT_VERBOSE;
+		else if (c == 'F')
+			fp = optarg;
+	}
 	if (c < 0)
 		return opt_rc(c);
 	if (optind >= argc)
@@ -74,11 +82,11 @@ int import_main(int argc, char **argv)
 	int rc = DX_OK;
 	for (int i = 0; i < n; i++) {
 		const char *uri = argv[optind + i];
-		imps[i] = sep_import_start(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
-		                           flags, err, sizeof err);
+		imps[i] = sep_import_start_fp(lp, uri, !strncmp(uri, "ssh://", 6) ? NS_USERS : NS_IMPORTED,
+		                              flags, fp, err, sizeof err);
 		if (!imps[i]) {
 			msg("%s", err);
-			rc = DX_IO;
+			rc = errno == EINVAL ? DX_USAGE : DX_IO;
 			break;
 		}
 	}

@@ -2,8 +2,12 @@
  *
  * dipus APPLET ARGS...          run an applet
  * APPLET ARGS... / dipus-APPLET via a symlink: argv[0]'s basename picks the applet
- * dipus --list | --install [-s] DIR | --version | --help */
+ * dipus --list | --install [-s] DIR | --version | --licenses | --help
+ *
+ * The table is build/gen/applet_tables.h, generated from the //applet: line at the top
+ * of each applets/NAME.c (scripts/gen-applets.sh, doc/internals.md). */
 #include "applets.h"
+#include "licenses.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,7 +52,7 @@ static const char applets_off[] =
 
 static const char dipus_usage[] =
 	"usage: dipus APPLET [ARGS...]\n"
-	"       dipus --list | --install [-s] DIR | --version | --help\n"
+	"       dipus --list | --install [-s] DIR | --version | --licenses | --help\n"
 	"\n"
 	"dipus: distributed IPC by proxying UNIX sockets. One binary, many applets;\n"
 	"also runs as APPLET or dipus-APPLET through a link (see --install).\n"
@@ -56,6 +60,7 @@ static const char dipus_usage[] =
 	"  --list            print the built-in applets, one per line\n"
 	"  --install [-s] DIR  create a link per applet in DIR (-s: symbolic links)\n"
 	"  --version         print the version of dipus and of its built-in libraries\n"
+	"  --licenses        print the licence of dipus and of its built-in libraries\n"
 	"  APPLET --help     print an applet's usage\n"
 	"\n"
 	"Applets:\n";
@@ -194,6 +199,8 @@ int main(int argc, char **argv)
 			puts(applets[i].name);
 		return fflush(stdout) ? DX_IO : DX_OK;
 	}
+	if (!strcmp(cmd, "--licenses"))
+		return licenses_print();
 	if (!strcmp(cmd, "--version"))
 		return version();
 	if (!strcmp(cmd, "--install"))

@@ -13,6 +13,7 @@
  *   dipus trust --authorize SHA256:... alice  appends to authorized_keys */
 #include "applets.h"
 #include "remote.h"
+#include "sep-tcp.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -69,7 +70,7 @@ static int authorize(int argc, char **argv)
 		                   "'dipus keygen -y' prints)", argv[0]);
 	int r = tls_authorize_add(argv[0], comment, err, sizeof err);
 	if (r < 0)
-		die(errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
+		die(dx_errno(errno, DX_IO), "%s", err);
 	printf("%s%s\n", argv[0], r ? " (already authorized)" : "");
 	return fflush(stdout) ? DX_IO : DX_OK;
 }
@@ -104,7 +105,7 @@ int trust_main(int argc, char **argv)
 	snprintf(hostport, sizeof hostport, "%s:%u", u.host, port);
 	struct tls_ctx *x = tls_ctx_new(TLS_CLIENT, err, sizeof err);
 	if (!x)
-		die(errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
+		die(dx_errno(errno, DX_IO), "%s", err);
 	int fd = net_connect(u.host, port, TLS_HANDSHAKE_MS, err, sizeof err);
 	if (fd < 0)
 		die(DX_REMOTE, "%s", err);
@@ -116,6 +117,7 @@ int trust_main(int argc, char **argv)
 	 * may not be in its authorized_keys yet. */
 	int failed = tls_handshake_wait(t, TLS_HANDSHAKE_MS, err, sizeof err) < 0 &&
 	             !tls_peer_verified(t);
+	int kind = errno;
 	char fp[TLS_FP_MAX];
 	snprintf(fp, sizeof fp, "%s", tls_peer_fingerprint(t));
 	tls_conn_free(t);
@@ -123,7 +125,7 @@ int trust_main(int argc, char **argv)
 	tls_ctx_free(x);
 	if (failed) {
 		msg("%s", err);
-		return strstr(err, "CHANGED") ? DX_REFUSED : DX_REMOTE;
+		return dx_errno(kind, DX_REMOTE);  /* EPERM: the pinned key CHANGED */
 	}
 	int k = tls_known_hosts_check(hostport, fp, err, sizeof err);
 	if (k < 0)
@@ -135,7 +137,7 @@ int trust_main(int argc, char **argv)
 	if (!yes && !confirm(hostport, fp))
 		return DX_NOMATCH;
 	if (tls_known_hosts_add(hostport, fp, err, sizeof err) < 0)
-		die(errno == EPERM ? DX_REFUSED : DX_IO, "%s", err);
+		die(dx_errno(errno, DX_IO), "%s", err);
 	printf("%s %s\n", hostport, fp);
 	return fflush(stdout) ? DX_IO : DX_OK;
 }

@@ -12,9 +12,10 @@
  *   request  u32 id, u16 path_len (big-endian), the remote path (1..107 bytes, no NUL);
  *            SCM_RIGHTS: 1 fd (a socket, both ways; remote EOF = shutdown(SHUT_WR)) or
  *            2 fds (read side, write side; remote EOF closes the write side)
- *   reply    u32 id, u8 kind [, ASCII reason]: 0 READY (id 0, once, when watching
- *            starts: the parent asks nothing before), 1 OPENED (the fds are ours now),
- *            2 FAILED (refused here or by the server; our copies are closed),
+ *   reply    u32 id, u8 kind [, u8 code, ASCII reason]: 0 READY (id 0, once, when
+ *            watching starts: the parent asks nothing before), 1 OPENED (the fds are
+ *            ours now), 2 FAILED (refused here or by the server; our copies are closed;
+ *            code: the server's SSH_OPEN_* reason, RFC 4254 5.1, 0 when refused here),
  *            3 CLOSED (an OPENED channel ended both ways; its fds are closed)
  * At most MUX_MAXCHANS such channels at once; one request per readable event. EOF or an
  * error on the mux socket only stops the watching: open channels run to their end.
@@ -70,8 +71,8 @@ static uint32_t get32(const unsigned char *p) {
 }
 
 /* one reply datagram; a parent that is gone (or not reading) is ignored */
-static void mux_reply(uint32_t id, unsigned char kind, const char *why) {
-	unsigned char msg[5 + 48];
+static void mux_reply(uint32_t id, unsigned char kind, unsigned char code, const char *why) {
+	unsigned char msg[6 + 48];
 	size_t n = 5, len;
 
 	if (mux_fd < 0) {
@@ -82,9 +83,12 @@ static void mux_reply(uint32_t id, unsigned char kind, const char *why) {
 	msg[2] = id >> 8;
 	msg[3] = id;
 	msg[4] = kind;
+	if (kind == MUX_FAILED) {
+		msg[n++] = code;  /* a number for the parent to decide on, the words for people */
+	}
 	if (why) {
-		len = MIN(strlen(why), sizeof(msg) - 5);
-		memcpy(msg + 5, why, len);
+		len = MIN(strlen(why), sizeof(msg) - n);
+		memcpy(msg + n, why, len);
 		n += len;
 	}
 	(void)send(mux_fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -94,7 +98,7 @@ static int muxchan_opened(struct Channel *channel) {
 	struct muxchan *mc = channel->typedata;
 
 	mc->opened = 1;
-	mux_reply(mc->id, MUX_OPENED, NULL);
+	mux_reply(mc->id, MUX_OPENED, 0, NULL);
 	return 0;
 }
 
@@ -109,13 +113,13 @@ static void muxchan_cleanup(const struct Channel *channel) {
 	};
 	struct muxchan *mc = channel->typedata;
 	const char *why = "session closed";
-	uint32_t r;
+	uint32_t r = 0;
 
 	if (!mc) {
 		return;
 	}
 	if (mc->opened) {
-		mux_reply(mc->id, MUX_CLOSED, NULL);
+		mux_reply(mc->id, MUX_CLOSED, 0, NULL);
 	} else {
 		const unsigned char *p = ses.payload ? ses.payload->data + ses.payload_beginning : NULL;
 
@@ -124,7 +128,7 @@ static void muxchan_cleanup(const struct Channel *channel) {
 			r = get32(p + 5);
 			why = reasons[r < 5 ? r : 0];
 		}
-		mux_reply(mc->id, MUX_FAILED, why);
+		mux_reply(mc->id, MUX_FAILED, r < 256 ? (unsigned char)r : 0, why);
 	}
 	m_free(mc);
 	mux_nchans--;
@@ -283,7 +287,7 @@ static void mux_request(const struct Listener *UNUSED(listener), int sock) {
 			}
 		}
 		if (n >= 4) { /* else there is no id to answer */
-			mux_reply(get32(req), MUX_FAILED, why);
+			mux_reply(get32(req), MUX_FAILED, 0, why);
 		}
 	}
 }
@@ -353,7 +357,7 @@ void cli_dipusmux_start(void) {
 		return;
 	}
 	/* the parent asks nothing before this: a dbclient without the feature never says it */
-	mux_reply(0, MUX_READY, NULL);
+	mux_reply(0, MUX_READY, 0, NULL);
 }
 
 #endif /* DIPUS_CLI_MUX */

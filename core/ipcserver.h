@@ -4,6 +4,7 @@
 #ifndef DIPUS_IPCSERVER_H
 #define DIPUS_IPCSERVER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 #include "ns.h"
 
@@ -32,6 +33,24 @@ struct ipcserver_opts {
  * Uses SIGCHLD, SIGTERM, SIGINT, SIGHUP through its own loop, and ignores SIGPIPE.
  * Returns a DX_* exit code (messages already printed). */
 int ipcserver_run(const struct ipcserver_opts *o);
+
+/* The same on an existing loop (dipusd runs its services in-process): publish now and
+ * serve from lp; o and its strings are copied. The loop's owner handles SIGCHLD and
+ * calls ipcserver_reap_all() from it; o->ready_fd is not used. NULL with err (errno
+ * EPERM/EACCES refused, EINVAL bad name, else I/O). */
+struct ipcserver;
+struct loop;
+struct ipcserver *ipcserver_start(struct loop *lp, const struct ipcserver_opts *o, char *err,
+                                  size_t errlen);
+/* Unpublish and stop accepting. With kill_children the children get SIGTERM (SIGKILL
+ * after 2 s); the server's memory lives on until its last child is reaped. NULL is fine. */
+void ipcserver_stop(struct ipcserver *s);
+/* Reap the children of every server of this process (waitpid on their own pids only). */
+void ipcserver_reap_all(void);
+/* At exit: stop and free every server left (children are left to finish). */
+void ipcserver_release_all(void);
+/* The published socket's path. */
+const char *ipcserver_path(const struct ipcserver *s);
 
 /* Parse the common command line of local-pipe/export-pipe into o (core/opt.h). Returns
  * 0, or -1 after -h/--help printed the applet's usage, or the exit code to return

@@ -1,7 +1,7 @@
 /* mdns.h: a small multicast DNS (RFC 6762) / DNS-SD (RFC 6763) responder and browser on
  * the one event loop, for `_dipus._tcp` (doc/mdns.md, doc/discoverer.md).
- * CONTRACT: the API below is what dipusd and the exporter code against; its
- * implementation lands with issue 12. */
+ * The API below is what dipusd and the exporter code against. Layers: mdns-wire.c (the
+ * codec), mdns-core.c (the protocol on an injected clock), mdns.c (sockets, interfaces). */
 #ifndef DIPUS_MDNS_H
 #define DIPUS_MDNS_H
 #include <stddef.h>
@@ -16,6 +16,9 @@ struct mdns;
 struct mdns_cfg {
 	const char *ifaces[8];     /* interface names to use; none: every multicast one */
 	unsigned nifaces;
+	const char *addrs[MDNS_MAX_ADDRS]; /* advertise only these local addresses (text);
+	                                    * none: every address of each interface */
+	unsigned naddrs;
 	int verbose;
 };
 
@@ -51,6 +54,15 @@ const char *mdns_instance(const struct mdns *m);
  * expiry, interface gone). One browser per mdns. */
 typedef void mdns_browse_fn(void *arg, int up, const struct mdns_peer *peer);
 int mdns_browse(struct mdns *m, mdns_browse_fn *fn, void *arg, char *err, size_t errlen);
+
+/* For an exporter: mdns_new and mdns_advertise from its listen addresses ("ADDR[:PORT]",
+ * as sep_exporter_addrs gives them; port 7150 when none): loopback ones are skipped,
+ * 0.0.0.0 or :: advertises every address, others only themselves; the port is the first
+ * non-loopback one's. instance NULL: the host name. NULL with err (loopback only:
+ * "listening on loopback only: nothing to advertise"). */
+struct mdns *mdns_advertise_listen(struct loop *lp, const char *const listen[], size_t n,
+                                   const char *instance, const char *fp, const char *sepvers,
+                                   int verbose, char *err, size_t errlen);
 
 /* Goodbyes for everything advertised, leave the groups, close, free. NULL is fine. */
 void mdns_free(struct mdns *m);

@@ -13,20 +13,7 @@
 #define DIPUS_REMOTE_H
 
 #include "ns.h"
-
-enum remote_scheme { REMOTE_SEP = 1, REMOTE_SEP_PLAIN, REMOTE_SSH };
-
-struct remote_uri {
-	enum remote_scheme scheme;
-	char user[64];             /* ssh only; "" = default */
-	char host[256];
-	unsigned port;             /* 0 = the scheme's default */
-	char query[NS_PATH_MAX];   /* "" = everything */
-};
-
-/* 1 if s starts with a remote scheme ("sep://", "sep+plain://", "ssh://"). */
-int remote_is_uri(const char *s);
-int remote_parse(const char *s, struct remote_uri *u, char *err, size_t errlen);
+#include "uri.h"
 
 /* List the remote services matching the URI's query, in the remote's resolver order.
  * Returns the count (0: nothing matched) or -1 with *code and err. */
@@ -36,5 +23,13 @@ int remote_list(const char *uri, struct ns_list *out, int *code, char *err, size
  * the next match when one refuses). Returns a connected stream socket that behaves like
  * a local service connection (half-close works both ways), or -1 with *code and err. */
 int remote_open(const char *uri, int *code, char *err, size_t errlen);
+/* The same, and *status a descriptor that tells how the transfer ended: once the
+ * socket reached its end (EOF or error) and is closed, remote_end(*status, ...) returns
+ * 0 for a clean end of the remote service's stream, or -1 with *code (DX_REMOTE) and
+ * err ("sep://h/x: transfer cut short: ...") when the session was lost or the channel
+ * reset: the bytes before it are then not the whole. It blocks until the helper
+ * knows, and closes status. */
+int remote_open_st(const char *uri, int *status, int *code, char *err, size_t errlen);
+int remote_end(int status, int *code, char *err, size_t errlen);
 
 #endif

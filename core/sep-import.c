@@ -8,7 +8,7 @@
 #if ENABLE_TLS
 #include "tls.h"
 #endif
-#include "sep-cli.h"
+#include "sep-xport.h"
 #include "sep-svr.h"
 #include "sep.h"
 #if ENABLE_SSH
@@ -41,8 +41,7 @@ struct sep_import {
 	struct loop *lp;
 	struct remote_uri uri;
 	char uristr[600];
-	char hostport[300];
-	unsigned port;
+	char expect_fp[80];         /* sep://: the key the exporter must show ("" any pinned) */
 	enum ns_scope scope;
 	mode_t mode;
 	unsigned flags;
@@ -52,13 +51,10 @@ struct sep_import {
 	uint64_t up_since;
 	struct loop_timer *retry, *hs_timer;
 	char lasterr[NS_ERR_MAX];
-	int fd;                     /* TCP */
-#if ENABLE_TLS
-	struct tls_ctx *ctx;
-	struct tls_conn *tls;
-#endif
+	struct sep_xport *x;        /* the transport (sep-xport.h) */
+	struct sep_io io;
 #if ENABLE_SSH
-	struct ssh_conn *ssh;
+	struct ssh_conn *ssh;       /* sep_xport_ssh(x) once it is ready */
 	int mux_fd;                 /* ssh_mux_fd(ssh) as watched, or -1 */
 	struct direct_req *direct;  /* direct-channel requests awaiting their answer */
 	unsigned ndirect;
@@ -72,6 +68,7 @@ struct sep_import {
 	struct loop_timer *fail_timer;
 	char why[NS_ERR_MAX];
 	int warned_limit;
+	int flapping;               /* the last session was lost for the reason logged before */
 	int ctl_fd;                 /* ssh://: the control socket (-1: none) */
 	char ctl_path[NS_PATH_MAX];
 	dev_t ctl_dev;
@@ -181,7 +178,7 @@ static struct direct_req *direct_take(struct sep_import *imp, uint32_t id)
 	return NULL;
 }
 
-static void direct_answer(void *arg, uint32_t id, int kind, const char *text)
+static void direct_answer(void *arg, uint32_t id, int kind, int code, const char *text)
 {
 	struct sep_import *imp = arg;
 	if (kind == SSH_DIRECT_READY) {
@@ -197,7 +194,8 @@ static void direct_answer(void *arg, uint32_t id, int kind, const char *text)
 	} else {
 		/* forbidden, or a server that has no such channel type: that holds for
 		 * every channel, stop asking */
-		if ((strstr(text, "prohibited") || strstr(text, "unknown type")) && !imp->direct_off) {
+		if ((code == SSH_OPEN_PROHIBITED || code == SSH_OPEN_UNKNOWN_CHANNEL_TYPE) &&
+		    !imp->direct_off) {
 			imp->direct_off = 1;
 			msg_debug("%s: the SSH server refuses direct channels (%s): SEP carries the data",
 			          imp->uristr, text);
@@ -216,7 +214,7 @@ static void direct_io(struct loop *lp, int fd, unsigned events, void *arg)
 		 * going too, most likely: then they are closed with it) */
 		imp->mux_fd = -1;
 		while (imp->direct)
-			direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, "");
+			direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, 0, "");
 	}
 }
 
@@ -620,24 +618,17 @@ static void imp_teardown(struct sep_import *imp)
 		imp->hs_timer = NULL;
 	}
 	sess_free(imp);
-	if (imp->fd >= 0) {
-		loop_unwatch(imp->lp, imp->fd);
-		if (imp->tls)
-			tls_conn_free(imp->tls);
-		imp->tls = NULL;
-		close(imp->fd);
-		imp->fd = -1;
-	}
 #if ENABLE_SSH
 	direct_stop(imp);
 	if (imp->ssh) {
 		loop_unwatch(imp->lp, ssh_rfd(imp->ssh));
 		if (ssh_wfd(imp->ssh) != ssh_rfd(imp->ssh))
 			loop_unwatch(imp->lp, ssh_wfd(imp->ssh));
-		ssh_close(imp->ssh);
-		imp->ssh = NULL;
+		imp->ssh = NULL;  /* sep_xport_free closes it */
 	}
 #endif
+	sep_xport_free(imp->x);
+	imp->x = NULL;
 }
 
 /* The session or the attempt failed: log once per change of reason, back off, retry. */
@@ -655,105 +646,60 @@ static void imp_failed(struct sep_import *imp, const char *why)
 	int was_up = imp->state == IMP_UP;
 	size_t n = sep_import_count(imp);
 	imp_teardown(imp);
-	if (was_up) {
-		if (now_ms() - imp->up_since >= SEP_IMPORT_BACKOFF_MAX_MS)
-			imp->backoff_ms = 0;
+	if (was_up && now_ms() - imp->up_since >= SEP_IMPORT_BACKOFF_MAX_MS) {
+		imp->backoff_ms = 0;
+		imp->lasterr[0] = 0;  /* a session that lasted: losing it is news again */
+	}
+	/* one line per change of reason (-v: every one), even for a session that comes up
+	 * and is lost again each time for the same reason */
+	int news = strcmp(reason, imp->lasterr) != 0;
+	imp->flapping = was_up && !news;
+	if (was_up && (news || (imp->flags & SEP_IMPORT_VERBOSE)))
 		msg("%s: session lost (%s); %zu prox%s removed, reconnecting", imp->uristr, reason, n,
 		    n == 1 ? "y" : "ies");
-	} else if (strcmp(reason, imp->lasterr)) {
+	else if (!was_up && news)
 		msg("%s: %s; retrying", imp->uristr, reason);
-	}
 	snprintf(imp->lasterr, sizeof imp->lasterr, "%s", reason);
 	imp->state = IMP_IDLE;
 	imp_schedule(imp);
 }
 
+#if ENABLE_SSH
 static void imp_hs_timeout(struct loop *lp, void *arg)
 {
 	struct sep_import *imp = arg;
 	imp->hs_timer = NULL;
 	imp_failed(imp, "connect or handshake timed out");
 }
+#endif
 
-static void imp_tls_step(struct sep_import *imp)
+static void imp_xport_ready(void *arg, int code, int kind, const struct sep_io *io, const char *err)
 {
-	char err[NS_ERR_MAX];
-	int r = tls_handshake(imp->tls, err, sizeof err);
-	if (r == 1 || r == 2) {
-		loop_events(imp->lp, imp->fd, r == 1 ? LOOP_IN : LOOP_OUT);
-		return;
-	}
-	if (r < 0) {
+	struct sep_import *imp = arg;
+	if (code != DX_OK) {
 		imp_failed(imp, err);
 		return;
 	}
-	imp_session_start(imp);
-}
-
-static void imp_conn_io(struct loop *lp, int fd, unsigned events, void *arg)
-{
-	struct sep_import *imp = arg;
-	char err[NS_ERR_MAX];
-	if (imp->state == IMP_TCP) {
-		int r = sep_tcp_connect_check(fd, imp->uri.host, imp->port, err, sizeof err);
-		if (r == 1)
-			return;
-		if (r < 0) {
-			imp_failed(imp, err);
-			return;
-		}
-		if (imp->uri.scheme == REMOTE_SEP_PLAIN) {
-			imp_session_start(imp);
-			return;
-		}
-		imp->state = IMP_TLS;
-		imp->tls = tls_conn_new(imp->ctx, fd, imp->hostport, 0);
-		if (!imp->tls) {
-			imp_failed(imp, "cannot start a TLS session");
-			return;
-		}
+	imp->io = *io;
+#if ENABLE_SSH
+	imp->ssh = sep_xport_ssh(imp->x);
+	if (imp->ssh) {
+		ssh_attach(imp->ssh, imp->lp);
+		direct_start(imp);
+		/* connect + login + SEP hello: SSH's own bound */
+		imp->hs_timer = loop_timer(imp->lp, ssh_handshake_ms(), imp_hs_timeout, imp);
 	}
-	if (imp->state == IMP_TLS)
-		imp_tls_step(imp);
+#endif
+	imp_session_start(imp);
 }
 
 static void imp_connect(struct loop *lp, void *arg)
 {
 	struct sep_import *imp = arg;
 	imp->retry = NULL;
-	char err[NS_ERR_MAX];
-	if (imp->uri.scheme == REMOTE_SSH) {
-#if ENABLE_SSH
-		int code;
-		imp->ssh = ssh_open(&imp->uri, 0, &code, err, sizeof err);
-		if (!imp->ssh) {
-			imp_failed(imp, err);
-			return;
-		}
-		ssh_attach(imp->ssh, imp->lp);
-		direct_start(imp);
-		imp->hs_timer = loop_timer(imp->lp, ssh_handshake_ms(), imp_hs_timeout, imp);
-		imp_session_start(imp);
-#else
-		imp_failed(imp, "ssh:// is not available in this build");
-#endif
-		return;
-	}
-	if (imp->uri.scheme == REMOTE_SEP && !imp->ctx) {
-		imp->ctx = tls_ctx_new(TLS_CLIENT, err, sizeof err);
-		if (!imp->ctx) {
-			imp_failed(imp, err);
-			return;
-		}
-	}
-	imp->fd = sep_tcp_connect_start(imp->uri.host, imp->port, err, sizeof err);
-	if (imp->fd < 0) {
-		imp_failed(imp, err);
-		return;
-	}
+	struct sep_xport_opts o = { .expect_fp = imp->expect_fp[0] ? imp->expect_fp : NULL };
 	imp->state = IMP_TCP;
-	imp->hs_timer = loop_timer(imp->lp, TLS_HANDSHAKE_MS, imp_hs_timeout, imp);
-	loop_watch(imp->lp, imp->fd, LOOP_OUT, imp_conn_io, imp);
+	imp->x = sep_xport_open(imp->lp, &imp->uri, &o, imp_xport_ready, imp);
 }
 
 static void imp_schedule(struct sep_import *imp)
@@ -811,9 +757,8 @@ static void imp_session_event(void *arg, int ev, int code, const char *reason)
 		}
 		imp->state = IMP_UP;
 		imp->up_since = now_ms();
-		if (imp->lasterr[0] || (imp->flags & SEP_IMPORT_VERBOSE))
+		if ((imp->lasterr[0] && !imp->flapping) || (imp->flags & SEP_IMPORT_VERBOSE))
 			msg("%s: connected to %s", imp->uristr, sep_peer_host(imp->sess));
-		imp->lasterr[0] = 0;
 		ctl_start(imp);
 		if (!sep_watch(imp->sess, imp->uri.query, imp_record, imp)) {
 			snprintf(imp->why, sizeof imp->why, "cannot start WATCH");
@@ -830,37 +775,43 @@ static void imp_session_event(void *arg, int ev, int code, const char *reason)
 
 static void imp_session_start(struct sep_import *imp)
 {
-	struct sep_io io;
-	if (0) {
-#if ENABLE_SSH
-	} else if (imp->ssh) {
-		sep_io_fd(&io, ssh_rfd(imp->ssh), ssh_wfd(imp->ssh));
-#endif
-#if ENABLE_TLS
-	} else if (imp->tls) {
-		io = (struct sep_io){ .ctx = imp->tls, .read = tls_read, .write = tls_write,
-		                      .pending = tls_pending, .wants_write = tls_wants_write,
-		                      .rfd = imp->fd, .wfd = imp->fd };
-#endif
-	} else {
-		sep_io_fd(&io, imp->fd, imp->fd);
-	}
-	if (imp->fd >= 0)
-		loop_unwatch(imp->lp, imp->fd);
 	imp->state = IMP_HELLO;
 	struct sep_limits lim;
 	sep_limits_default(&lim);
-	imp->sess = sep_session_new(imp->lp, &io, 0, &lim, NULL, NULL, ns_host(), imp_session_event, imp);
+	imp->sess = sep_session_new(imp->lp, &imp->io, 0, &lim, NULL, NULL, ns_host(), imp_session_event, imp);
 	if (!imp->sess)
 		imp_failed(imp, "cannot start a SEP session");
 }
+
 struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
                                     unsigned flags, char *err, size_t errlen)
+{
+	return sep_import_start_fp(lp, uri, scope, flags, NULL, err, errlen);
+}
+
+struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
+                                       unsigned flags, const char *expect_fp, char *err,
+                                       size_t errlen)
 {
 	struct sep_import *imp = xcalloc(1, sizeof *imp);
 	if (remote_parse(uri, &imp->uri, err, errlen) < 0) {
 		free(imp);
 		return NULL;
+	}
+	if (expect_fp) {
+#if ENABLE_TLS
+		int fp_ok = tls_fp_valid(expect_fp);
+#else
+		int fp_ok = 0;
+#endif
+		if (imp->uri.scheme != REMOTE_SEP || !fp_ok) {
+			snprintf(err, errlen, "%s: %s", uri, imp->uri.scheme != REMOTE_SEP ?
+			         "an expected key needs sep:// (TLS)" : "not a fingerprint (SHA256:...)");
+			free(imp);
+			errno = EINVAL;
+			return NULL;
+		}
+		snprintf(imp->expect_fp, sizeof imp->expect_fp, "%s", expect_fp);
 	}
 	if (sep_svr_check_query(imp->uri.query, err, errlen) < 0) {
 		free(imp);
@@ -876,15 +827,11 @@ struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_sc
 	imp->scope = scope;
 	imp->mode = scope == NS_USERS ? 0600 : 0666;
 	imp->flags = flags;
-	imp->fd = -1;
 	imp->ctl_fd = -1;
 #if ENABLE_SSH
 	imp->mux_fd = -1;
 #endif
 	snprintf(imp->uristr, sizeof imp->uristr, "%s", uri);
-	imp->port = imp->uri.port ? imp->uri.port :
-	            imp->uri.scheme == REMOTE_SSH ? 22 : SEP_DEFAULT_PORT;
-	snprintf(imp->hostport, sizeof imp->hostport, "%s:%u", imp->uri.host, imp->port);
 	imp_schedule(imp);
 	return imp;
 }
@@ -897,8 +844,13 @@ void sep_import_stop(struct sep_import *imp)
 	if (imp->retry)
 		loop_timer_cancel(imp->lp, imp->retry);
 	imp_teardown(imp);
-#if ENABLE_TLS
-	tls_ctx_free(imp->ctx);
-#endif
+	/* the session's close during the teardown may have scheduled the failure path */
+	if (imp->fail_timer)
+		loop_timer_cancel(imp->lp, imp->fail_timer);
 	free(imp);
+}
+
+int sep_import_up(const struct sep_import *imp)
+{
+	return imp->state == IMP_UP;
 }

@@ -31,9 +31,25 @@ struct sep_import;
  * with err only for a bad URI or an unusable local namespace. */
 struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
                                     unsigned flags, char *err, size_t errlen);
+/* The same for an exporter found by its key (dipusd's discovery): uri is "sep://ADDR:PORT"
+ * (an address it answered from) and expect_fp ("SHA256:...", as its TXT fp said) the
+ * key it must show. Each TLS handshake then accepts exactly that key, and only while
+ * it is pinned in known_hosts under any name (tls_known_hosts_has_fp); the host:port
+ * of the URI need not be pinned. A different key drops the attempt and is logged with
+ * both fingerprints ("ADDR:PORT: the exporter showed key X, not the expected Y"), a
+ * key no longer trusted here as "not trusted here"; the importer retries with backoff
+ * like any failed attempt (sep_import_stop() ends it). expect_fp NULL: exactly
+ * sep_import_start(). NULL with err (errno EINVAL) for another scheme or a malformed
+ * fingerprint. */
+struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns_scope scope,
+                                       unsigned flags, const char *expect_fp, char *err,
+                                       size_t errlen);
 /* Remove every proxy, close the session, free. NULL is fine. */
 void sep_import_stop(struct sep_import *imp);
 /* Number of proxies currently published (for tests and dipusd's status). */
 size_t sep_import_count(const struct sep_import *imp);
+/* 1 while the session is up (dipusd: a discovered exporter whose record expired is
+ * kept while its session lives). */
+int sep_import_up(const struct sep_import *imp);
 
 #endif

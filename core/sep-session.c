@@ -1163,7 +1163,10 @@ static void read_input(struct sep_session *s)
 		}
 		ssize_t n = s->io.read(s->io.ctx, s->ibuf + s->ilen, want);
 		if (n == 0) {
-			if (!s->ready)
+			if (!s->ready && !s->ilen && !s->preface_ok)
+				/* not a byte of SEP: a probe (dipus trust, a port check), not an error */
+				session_end(s, SEP_E_SHUTDOWN, "connection closed before HELLO", 0);
+			else if (!s->ready)
 				session_end(s, SEP_E_PROTOCOL, "connection closed before HELLO", 0);
 			else if (s->ilen)
 				session_end(s, SEP_E_PROTOCOL, "connection closed in the middle of a frame", 0);

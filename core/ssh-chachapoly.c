@@ -15,6 +15,7 @@
  * symbol made local, into the dbclient partial link (mk/deps.mk). */
 #include "ssh-chachapoly.h"
 
+#include <stdlib.h>
 #include <string.h>
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <cpuid.h>
@@ -248,10 +249,33 @@ static int have_avx2(void)
 }
 #endif
 
+/* $DIPUS_CRYPTO=portable (read once) or the test hook: the portable forms only (what a
+ * compiler without vector extensions or a 64-bit multiply gets), so that tests and
+ * benchmarks run them on any machine */
+static int portable = -1;
+
+void ssh_chachapoly_force_portable(int on)
+{
+	portable = on;
+}
+
+static int use_portable(void)
+{
+	if (portable < 0) {
+		const char *e = getenv("DIPUS_CRYPTO");
+		portable = e && !strcmp(e, "portable");
+	}
+	return portable;
+}
+
 static void chacha_xor(uint8_t *out, const uint8_t *in, size_t len,
                        const uint8_t key[32], uint64_t counter, const uint8_t nonce[8], int wide)
 {
 	uint32_t s[16];
+	if (use_portable()) {
+		ssh_chacha20_xor_scalar(out, in, len, key, counter, nonce);
+		return;
+	}
 	chacha_init(s, key, counter, nonce);
 #if defined(__GNUC__) && defined(__x86_64__)
 	if (wide && len >= 512 && have_avx2()) {
@@ -378,6 +402,10 @@ static inline uint64_t ld64(const uint8_t *p)
  * 3 limbs instead of 5, 9 multiplications per block instead of 25 */
 void ssh_poly1305(uint8_t tag[16], const uint8_t *msg, size_t len, const uint8_t key[32])
 {
+	if (use_portable()) {
+		ssh_poly1305_32(tag, msg, len, key);
+		return;
+	}
 	const uint64_t M44 = 0xfffffffffff, M42 = 0x3ffffffffff;
 	uint64_t t0 = ld64(key), t1 = ld64(key + 8);
 	const uint64_t r0 = t0 & 0xffc0fffffff, r1 = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffff,

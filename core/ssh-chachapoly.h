@@ -25,6 +25,9 @@ void ssh_chacha20_xor_scalar(uint8_t *out, const uint8_t *in, size_t len,
 /* without the 8-block AVX2 path (x86_64 CPUs that have it): the 128-bit-vector one */
 void ssh_chacha20_xor_v128(uint8_t *out, const uint8_t *in, size_t len,
                            const uint8_t key[32], uint64_t counter, const uint8_t nonce[8]);
+/* 1: ssh_chacha20_xor and ssh_poly1305 use the portable forms only, as with
+ * $DIPUS_CRYPTO=portable; 0: the fast ones. For tests. */
+void ssh_chachapoly_force_portable(int on);
 void ssh_poly1305_32(uint8_t tag[16], const uint8_t *msg, size_t len, const uint8_t key[32]);
 
 #endif

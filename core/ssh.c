@@ -815,7 +815,8 @@ int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const cha
 	return r == (ssize_t)(6 + n) ? 0 : -1;
 }
 
-static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text, size_t textlen)
+static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, int *code, char *text,
+                        size_t textlen)
 {
 	if (c->mux < 0)
 		return -1;
@@ -833,8 +834,12 @@ static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, char *text,
 	}
 	*id = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	*kind = b[4];
+	*code = 0;
+	ssize_t i = 5;
+	if (*kind == SSH_DIRECT_FAILED && r > 5)
+		*code = b[i++];  /* the server's SSH_OPEN_* reason (0: refused by dbclient) */
 	size_t n = 0;
-	for (ssize_t i = 5; i < r && n + 1 < textlen; i++)
+	for (; i < r && n + 1 < textlen; i++)
 		text[n++] = b[i] >= ' ' && b[i] < 0x7f ? (char)b[i] : '?';
 	if (textlen)
 		text[n] = 0;
@@ -849,14 +854,15 @@ int ssh_direct_replies(struct ssh_conn *c, struct loop *lp, ssh_direct_fn *fn, v
 		int kind;
 		char text[128];
 		int fd = c->mux;
-		int r = direct_reply(c, &id, &kind, text, sizeof text);
+		int code;
+		int r = direct_reply(c, &id, &kind, &code, text, sizeof text);
 		if (r == 0)
 			return 0;
 		if (r < 0) {
 			loop_forget(lp, fd);  /* direct_reply closed it */
 			return -1;
 		}
-		fn(arg, id, kind, text);
+		fn(arg, id, kind, code, text);
 	}
 	return 0;
 }

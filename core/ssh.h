@@ -35,7 +35,6 @@
 struct loop;
 struct ssh_conn;
 
-#define SSH_DEFAULT_PORT 22
 #define SSH_ERRBUF 4096          /* bytes of the child's stderr kept (the last ones) */
 #define SSH_HANDSHAKE_MS 20000   /* default bound for connect + auth + SEP hello */
 
@@ -80,7 +79,12 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
 #define SSH_DIRECT_OPENED 1   /* the child owns the channel now: close our copies */
 #define SSH_DIRECT_FAILED 2   /* refused (by the server or the child): our copies are intact */
 #define SSH_DIRECT_CLOSED 3   /* an opened channel ended */
-typedef void ssh_direct_fn(void *arg, uint32_t id, int kind, const char *text);
+/* SSH_DIRECT_FAILED's code: the server's reason (RFC 4254 5.1), 0 when not the server's */
+#define SSH_OPEN_PROHIBITED 1
+#define SSH_OPEN_CONNECT_FAILED 2
+#define SSH_OPEN_UNKNOWN_CHANNEL_TYPE 3
+#define SSH_OPEN_RESOURCE_SHORTAGE 4
+typedef void ssh_direct_fn(void *arg, uint32_t id, int kind, int code, const char *text);
 int ssh_mux_fd(const struct ssh_conn *c);
 int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const char *path);
 int ssh_direct_replies(struct ssh_conn *c, struct loop *lp, ssh_direct_fn *fn, void *arg);

@@ -9,6 +9,8 @@
  * reduction (aggregated reduction, Gueron and Kounavis, "Intel Carry-Less
  * Multiplication Instruction and its Usage for Computing the GCM Mode").
  *
+ * $DIPUS_CRYPTO=portable (read once) sends every call to mbedTLS's code, the path of
+ * CPUs without these instructions, so that tests and benchmarks run it anywhere.
  * What this does not take (no AES-NI, PCLMULQDQ or SSSE3 at run time, an IV other
  * than 96 bits, a tag outside 4..16 bytes, a cipher other than AES, huge lengths) goes
  * to mbedTLS's own code unchanged, which also does its argument checks. The key
@@ -18,6 +20,7 @@
  * against mbedTLS's code on random inputs. */
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mbedtls/aes.h"
@@ -27,6 +30,9 @@
 
 #include "tls.h"
 #include "tls-gcm.h"
+
+/* -1 unknown, 1 forced portable ($DIPUS_CRYPTO=portable or tls_gcm_force_portable) */
+static int portable = -1;
 
 #if defined(__x86_64__) && !defined(MBEDTLS_GCM_ALT) && !defined(MBEDTLS_BLOCK_CIPHER_C)
 #define GCM_FAST 1
@@ -44,6 +50,8 @@ typedef struct {
 static int cpu_ok(void)
 {
 	static int ok = -1;
+	if (portable > 0)
+		return 0;
 	if (ok < 0) {
 		unsigned a, b, c, d;
 		ok = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (c & bit_PCLMUL) &&
@@ -217,15 +225,24 @@ static FAST void gcm_run(const gcm_keys *k, int encrypt, const unsigned char iv[
 static int fast_ok(const mbedtls_gcm_context *ctx, size_t length, size_t iv_len,
                    size_t tag_len, gcm_keys *k)
 {
-	if (!cpu_ok() || iv_len != 12 || tag_len < 4 || tag_len > 16 ||
+	if (!tls_gcm_fast() || iv_len != 12 || tag_len < 4 || tag_len > 16 ||
 	    (uint64_t)length > (((uint64_t)1 << 36) - 64))
 		return -1;
 	return keys_load(ctx, k);
 }
 #endif /* GCM_FAST */
 
+void tls_gcm_force_portable(int on)
+{
+	portable = on;
+}
+
 int tls_gcm_fast(void)
 {
+	if (portable < 0) {
+		const char *e = getenv("DIPUS_CRYPTO");
+		portable = e && !strcmp(e, "portable");
+	}
 #ifdef GCM_FAST
 	return cpu_ok();
 #else

@@ -19,4 +19,8 @@ int __real_mbedtls_gcm_auth_decrypt(mbedtls_gcm_context *ctx, size_t length,
                                     const unsigned char *tag, size_t tag_len,
                                     const unsigned char *input, unsigned char *output);
 
+/* 1: every call goes to mbedTLS's code (the path of CPUs without AES-NI), as with
+ * $DIPUS_CRYPTO=portable; 0: the fast path where the CPU has it. For tests. */
+void tls_gcm_force_portable(int on);
+
 #endif

@@ -5,6 +5,7 @@
  * known_hosts (client) or authorized_keys (server). mbedTLS insists on a CA chain for
  * required verification; our own certificate stands in, and is never what decides. */
 #include "tls.h"
+#include "tls-suites.h"
 #include "util.h"
 
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS  /* out_left: is an encrypted record still queued */
@@ -502,6 +503,22 @@ int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_
 	return -1;
 }
 
+int tls_known_hosts_has_fp(const char *fp)
+{
+	char path[512], line[512], err[256];
+	if (!tls_fp_valid(fp))
+		return 0;
+	FILE *f = open_pins("known_hosts", path, sizeof path, err, sizeof err);
+	if (!f)
+		return 0;
+	int lineno = 0, w, rc = 0;
+	char *h, *k;
+	while (!rc && (w = next_pin(f, line, sizeof line, &lineno, &h, &k)) >= 0)
+		rc = w == 2 && !strcmp(k, fp);
+	fclose(f);
+	return rc;
+}
+
 /* Append one line to a pin file of the config dir, made if missing. */
 static int append_pin(const char *file, const char *text, mode_t mode, char *err, size_t errlen)
 {
@@ -606,6 +623,13 @@ struct tls_ctx {
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
 	char fp[TLS_FP_MAX];      /* our own key's, for messages */
+	/* server: authorized_keys as loaded (tls_ctx_load_authorized), never read again
+	 * behind the caller's back: an exporter loads it before dropping privileges */
+	char (*auth)[TLS_FP_MAX];
+	size_t nauth;
+	int auth_any;             /* a "*" line: any key that proves itself */
+	char auth_path[512];      /* for messages */
+	struct stat auth_st;      /* the file as loaded (st_ino 0: there was none) */
 };
 
 struct tls_conn {
@@ -614,11 +638,13 @@ struct tls_conn {
 	int fd;
 	char peer[256];
 	int trust_unknown;
+	char expect[TLS_FP_MAX];  /* client: the key the peer must show (tls_conn_expect) */
 	int eof;                  /* the transport reached EOF */
 	int verified;             /* the peer proved it holds the key of fp */
 	int got_data;             /* application data arrived */
 	char fp[TLS_FP_MAX];
 	char why[1024];           /* the verify callback's reason, or the last error */
+	int why_errno;            /* its kind: EACCES unknown key, EPERM changed pin, ... */
 	unsigned char first[4];   /* first bytes the peer sent: "is it TLS at all?" */
 	size_t nfirst;
 	size_t pending_write;     /* bytes of an application record mbedTLS still has queued */
@@ -626,12 +652,6 @@ struct tls_conn {
 	unsigned char ra[4096];   /* to mbedTLS (several small records come in one recv) */
 };
 
-static const int tls13_suites[] = {
-	MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
-	MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
-	0,
-};
 static const uint16_t tls_groups[] = {
 	MBEDTLS_SSL_IANA_TLS_GROUP_X25519, MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1, 0,
 };
@@ -657,17 +677,29 @@ static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 	snprintf(c->fp, sizeof c->fp, "%s", fp);
 	char err[1024] = "";
 	int ok;
-	if (c->ctx->role == TLS_CLIENT) {
+	if (c->ctx->role == TLS_CLIENT && c->expect[0]) {
+		/* found by its key (discovery): that key, and trusted here under any name */
+		ok = !strcmp(fp, c->expect) && tls_known_hosts_has_fp(fp);
+		c->why_errno = strcmp(fp, c->expect) ? EPERM : ENOKEY;
+		if (strcmp(fp, c->expect))
+			snprintf(err, sizeof err, "%s: the exporter showed key %s, not the expected %s",
+			         c->peer, fp, c->expect);
+		else if (!ok)
+			snprintf(err, sizeof err, "%s: key %s is not trusted here (not in %s/known_hosts)",
+			         c->peer, fp, tls_conf_dir());
+	} else if (c->ctx->role == TLS_CLIENT) {
 		int r = tls_known_hosts_check(c->peer, fp, err, sizeof err);
+		c->why_errno = r < 0 ? errno : ENOKEY;
 		ok = r == 0 || (r == 1 && c->trust_unknown);
 		if (r == 1 && !ok)
 			snprintf(err, sizeof err, "%s: unknown exporter key %s; check it and pin it with "
 			         "'dipus trust sep://%s'", c->peer, fp, c->peer);
 	} else {
-		int r = tls_authorized(fp, err, sizeof err);
-		ok = r == 1;
-		if (r == 0)
-			snprintf(err, sizeof err, "key %s is not in %s/authorized_keys", fp, tls_conf_dir());
+		ok = c->ctx->auth_any || c->trust_unknown;  /* dipus pair: a person decides */
+		for (size_t i = 0; !ok && i < c->ctx->nauth; i++)
+			ok = !strcmp(c->ctx->auth[i], fp);
+		if (!ok)
+			snprintf(err, sizeof err, "key %s is not in %s", fp, c->ctx->auth_path);
 	}
 	if (ok) {
 		*flags = 0;  /* the pinned key is the identity; self-signed is expected */
@@ -782,7 +814,7 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 	}
 	mbedtls_ssl_conf_min_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 	mbedtls_ssl_conf_max_tls_version(&x->conf, MBEDTLS_SSL_VERSION_TLS1_3);
-	mbedtls_ssl_conf_ciphersuites(&x->conf, tls13_suites);
+	mbedtls_ssl_conf_ciphersuites(&x->conf, tls_suites(role == TLS_SERVER)); /* tls-suites.c */
 	mbedtls_ssl_conf_groups(&x->conf, tls_groups);
 	mbedtls_ssl_conf_sig_algs(&x->conf, tls_sig_algs);
 	mbedtls_ssl_conf_rng(&x->conf, rng, NULL);
@@ -796,16 +828,90 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 		errno = ENOMEM;
 		goto fail;
 	}
+	if (role == TLS_SERVER && tls_ctx_load_authorized(x, err, errlen) < 0)
+		goto fail;
 	return x;
 fail:
 	tls_ctx_free(x);
 	return NULL;
 }
 
+int tls_ctx_load_authorized(struct tls_ctx *x, char *err, size_t errlen)
+{
+	char path[512], line[512];
+	FILE *f = open_pins("authorized_keys", path, sizeof path, err, errlen);
+	if (!f && errno != ENOENT)
+		return -1;
+	char(*v)[TLS_FP_MAX] = NULL;
+	size_t n = 0, cap = 0;
+	int any = 0, lineno = 0, w;
+	char *k, *comment;
+	while (f && (w = next_pin(f, line, sizeof line, &lineno, &k, &comment)) >= 0) {
+		if (w < 1)
+			continue;
+		if (!strcmp(k, "*")) {
+			any = 1;
+			continue;
+		}
+		if (!tls_fp_valid(k))
+			continue;  /* never matches a fingerprint, as before */
+		if (n == TLS_AUTH_MAX) {
+			snprintf(err, errlen, "%s: more than %d keys", path, TLS_AUTH_MAX);
+			free(v);
+			fclose(f);
+			errno = E2BIG;
+			return -1;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		snprintf(v[n++], TLS_FP_MAX, "%s", k);
+	}
+	memset(&x->auth_st, 0, sizeof x->auth_st);
+	if (f) {
+		fstat(fileno(f), &x->auth_st);
+		fclose(f);
+	}
+	free(x->auth);
+	x->auth = v;
+	x->nauth = n;
+	x->auth_any = any;
+	snprintf(x->auth_path, sizeof x->auth_path, "%s", path);
+	return 0;
+}
+
+void tls_ctx_refresh_authorized(struct tls_ctx *x)
+{
+	struct stat st;
+	if (!x->auth_path[0])
+		return;
+	if (stat(x->auth_path, &st) < 0) {
+		if (errno != ENOENT || !x->auth_st.st_ino)
+			return;  /* unreachable now (a dropped user): what was loaded stays */
+		memset(&st, 0, sizeof st);
+	}
+	if (st.st_ino == x->auth_st.st_ino && st.st_dev == x->auth_st.st_dev &&
+	    st.st_size == x->auth_st.st_size && st.st_mtim.tv_sec == x->auth_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == x->auth_st.st_mtim.tv_nsec)
+		return;
+	char err[512];
+	if (tls_ctx_load_authorized(x, err, sizeof err) < 0)
+		msg("%s (the keys loaded before stay in force)", err);
+}
+
+size_t tls_ctx_authorized_count(const struct tls_ctx *x, int *any)
+{
+	if (any)
+		*any = x->auth_any;
+	return x->nauth;
+}
+
 void tls_ctx_free(struct tls_ctx *x)
 {
 	if (!x)
 		return;
+	free(x->auth);
 	mbedtls_ssl_config_free(&x->conf);
 	mbedtls_x509_crt_free(&x->cert);
 	mbedtls_pk_free(&x->key);
@@ -837,6 +943,16 @@ struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int t
 	return c;
 }
 
+int tls_conn_expect(struct tls_conn *c, const char *fp)
+{
+	if (c->ctx->role != TLS_CLIENT || !tls_fp_valid(fp)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(c->expect, sizeof c->expect, "%s", fp);
+	return 0;
+}
+
 /* Why the peer ended the connection with a fatal alert (its code is still in in_msg). */
 static int alert_reason(struct tls_conn *c, char *err, size_t errlen)
 {
@@ -859,6 +975,11 @@ static int alert_reason(struct tls_conn *c, char *err, size_t errlen)
 	case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
 		snprintf(err, errlen, "%s: the peer does not speak TLS 1.3 (SEP requires it)", who);
 		return EPROTONOSUPPORT;
+	case MBEDTLS_SSL_ALERT_MSG_USER_CANCELED:
+		/* what tls_refuse_busy() sends: the exporter's own bounds, not our key */
+		snprintf(err, errlen, "%s: the exporter is busy (too many peers or handshakes at once); "
+		         "try again later", who);
+		return EBUSY;
 	case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
 	case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
 		snprintf(err, errlen, "%s: no TLS parameters in common (SEP uses TLS 1.3, ECDHE "
@@ -905,8 +1026,10 @@ int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 		return 2;
 	int client = c->ctx->role == TLS_CLIENT;
 	const char *who = client ? c->peer : "client";
+	int e = EPROTO;
 	if (c->why[0]) {
 		snprintf(err, errlen, "%s", c->why);
+		e = c->why_errno ? c->why_errno : EACCES;  /* the verify callback refused the key */
 	} else if (c->nfirst && c->first[0] != 0x16 && c->first[0] != 0x15 && c->first[0] != 0x17) {
 		/* not a TLS record at all */
 		if (client)
@@ -915,7 +1038,7 @@ int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "%s: the peer does not speak TLS (plaintext SEP to a TLS exporter?)", who);
 	} else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-		alert_reason(c, err, errlen);
+		e = alert_reason(c, err, errlen);
 	} else if (!client && c->ssl.state == MBEDTLS_SSL_CLIENT_CERTIFICATE && !c->fp[0] &&
 	           (r == MBEDTLS_ERR_SSL_INVALID_MAC || r == MBEDTLS_ERR_SSL_CONN_EOF ||
 	            r == MBEDTLS_ERR_NET_RECV_FAILED)) {
@@ -924,21 +1047,30 @@ int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: the client ended the handshake after seeing our key %s: it "
 		         "most likely refused it (not pinned there, or pinned to another key)", who,
 		         c->ctx->fp);
+		e = EACCES;
 	} else if (r == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE ||
 	           (!client && r == MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE && !c->fp[0])) {
 		snprintf(err, errlen, "%s: no client certificate (every SEP peer must present its key)", who);
+		e = EACCES;
 	} else if (r == MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION) {
 		snprintf(err, errlen, "%s: not TLS 1.3 (SEP requires TLS 1.3)", who);
+	} else if (!client && !c->nfirst && (r == MBEDTLS_ERR_NET_RECV_FAILED ||
+	                                     r == MBEDTLS_ERR_SSL_CONN_EOF)) {
+		/* connected and left without a byte: a probe (a port check), not an attack */
+		snprintf(err, errlen, "%s: connection closed before the TLS handshake began", who);
+		e = ENODATA;
 	} else if (r == MBEDTLS_ERR_NET_RECV_FAILED || r == MBEDTLS_ERR_NET_SEND_FAILED ||
 	           r == MBEDTLS_ERR_SSL_CONN_EOF) {
+		e = ECONNRESET;
 		snprintf(err, errlen, "%s: connection closed during the TLS handshake%s", who,
 		         client ? " (is our key in the exporter's authorized_keys? "
 		                  "'dipus keygen -y' prints it)" : "");
 	} else {
-		char e[160];
-		tls_strerror(r, e, sizeof e);
-		snprintf(err, errlen, "%s: TLS handshake failed: %s", who, e);
+		char es[160];
+		tls_strerror(r, es, sizeof es);
+		snprintf(err, errlen, "%s: TLS handshake failed: %s", who, es);
 	}
+	errno = e;
 	return -1;
 }
 
@@ -953,6 +1085,7 @@ int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen
 		if (now >= end) {
 			snprintf(err, errlen, "%s: TLS handshake timed out after %u ms",
 			         c->peer[0] ? c->peer : "peer", ms);
+			errno = ETIMEDOUT;
 			return -1;
 		}
 		struct pollfd p = { .fd = c->fd, .events = r == 1 ? POLLIN : POLLOUT };
@@ -968,6 +1101,12 @@ const char *tls_peer_fingerprint(const struct tls_conn *c)
 int tls_peer_verified(const struct tls_conn *c)
 {
 	return c->verified;
+}
+
+const char *tls_conn_suite(const struct tls_conn *c)
+{
+	const char *s = mbedtls_ssl_get_ciphersuite(&c->ssl);
+	return s ? s : "";
 }
 
 const char *tls_conn_error(const struct tls_conn *c)
@@ -1076,6 +1215,20 @@ void tls_conn_free(struct tls_conn *c)
 	mbedtls_ssl_close_notify(&c->ssl);
 	mbedtls_ssl_free(&c->ssl);
 	free(c);
+}
+
+void tls_refuse_busy(int fd)
+{
+	/* a plaintext fatal alert record (legal before ServerHello): TLS 1.2 record header
+	 * as TLS 1.3 sends it, level fatal, user_canceled (no TLS alert says "busy"; this
+	 * one is never sent otherwise, so the client can tell) */
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02,
+	                                       MBEDTLS_SSL_ALERT_MSG_USER_CANCELED };
+	char sink[512];
+	while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+		;  /* unread input would turn our close into a reset that may beat the alert */
+	if (send(fd, alert, sizeof alert, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof alert)
+		shutdown(fd, SHUT_WR);
 }
 
 int tls_peek_is_tls(int fd)

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SEP_DEFAULT_PORT 7150
 #define TLS_FP_MAX 64           /* "SHA256:" + 43 base64 characters + NUL */
 #define TLS_HANDSHAKE_MS 10000  /* default bound on a handshake */
 
@@ -36,7 +35,12 @@ int tls_fp_valid(const char *fp);
  * remove) or an unreadable/unsafe file. */
 int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen);
 int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen);
-/* authorized_keys: "SHA256:... [comment]" lines. 1 authorized, 0 not, -1 error. */
+/* 1 if fp is pinned in known_hosts under any name (a discovered exporter is found by
+ * its key, not by the address it answered from), else 0 (also for an unreadable file). */
+int tls_known_hosts_has_fp(const char *fp);
+/* authorized_keys: "SHA256:... [comment]" lines; a line "*" lets any key that proves
+ * itself in the handshake in (opt-in, doc/keys.md). tls_authorized reads the file and
+ * matches fp exactly (not "*"): 1 listed, 0 not, -1 error. */
 int tls_authorized(const char *fp, char *err, size_t errlen);
 /* Append "fp comment" to authorized_keys (made 0600): 0 added, 1 there already, -1. */
 int tls_authorize_add(const char *fp, const char *comment, char *err, size_t errlen);
@@ -46,16 +50,37 @@ enum tls_role { TLS_CLIENT, TLS_SERVER };
 struct tls_ctx;
 struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *x);
+/* Server: authorized_keys is read into memory when the context is made (a file that is
+ * unsafe or unreadable fails tls_ctx_new), and again here (SIGHUP); handshakes then
+ * never read the file. On -1 the keys loaded before stay in force. */
+#define TLS_AUTH_MAX 4096
+int tls_ctx_load_authorized(struct tls_ctx *x, char *err, size_t errlen);
+/* Load it again if the file changed since (a stat per call): adding a key needs no
+ * restart. A file we cannot reach any more (after a privilege drop) changes nothing. */
+void tls_ctx_refresh_authorized(struct tls_ctx *x);
+/* How many keys are loaded; *any set if "*" is among them. */
+size_t tls_ctx_authorized_count(const struct tls_ctx *x, int *any);
 const char *tls_ctx_fingerprint(const struct tls_ctx *x);  /* our own key's */
 
 /* One session over a connected, non-blocking socket fd (the caller owns the fd).
  * Client: peer is "host:port", checked against known_hosts; with trust_unknown an
  * unpinned key is accepted (dipus trust) and can be read with tls_peer_fingerprint.
- * Server: the client's key must be in authorized_keys; no certificate, no entry. */
+ * Server: the client's key must be in authorized_keys; no certificate, no entry; with
+ * trust_unknown any key the client proves is let in (dipus pair, where a person checks). */
 struct tls_conn;
 struct tls_conn *tls_conn_new(struct tls_ctx *x, int fd, const char *peer, int trust_unknown);
+/* Client, before the handshake: the exporter must show exactly the key fp, and fp must
+ * be pinned in known_hosts under any name (tls_known_hosts_has_fp), whatever host:port
+ * it was reached at: for an exporter found by its key (discovery). Otherwise the
+ * handshake fails: errno EPERM "showed key X, not the expected Y" (both named), or
+ * ENOKEY "not trusted here". -1/EINVAL for a server or a malformed fp. */
+int tls_conn_expect(struct tls_conn *c, const char *fp);
 /* Advance the handshake: 0 done, 1 wants the fd readable, 2 writable, -1 failed
- * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS). */
+ * (err says why: unknown key, changed key, no certificate, not TLS 1.3, not TLS; errno
+ * the kind: ENOKEY the exporter's key is not pinned here, EPERM a changed pin (or not
+ * the expected key), EACCES our key refused (either side), EBUSY the exporter
+ * is busy, ENODATA the peer left before sending a byte (a probe), ECONNRESET the
+ * connection ended, EPROTO anything else). */
 int tls_handshake(struct tls_conn *c, char *err, size_t errlen);
 /* Drive the handshake to the end within ms, polling the fd. 0 or -1 with err. */
 int tls_handshake_wait(struct tls_conn *c, unsigned ms, char *err, size_t errlen);
@@ -65,6 +90,9 @@ const char *tls_peer_fingerprint(const struct tls_conn *c);
 /* 1 once the peer proved it holds that key. A client knows it before its handshake is
  * over: an exporter that then refuses our key has still shown its own (dipus trust). */
 int tls_peer_verified(const struct tls_conn *c);
+/* The negotiated cipher suite's name ("TLS1-3-CHACHA20-POLY1305-SHA256"), after the
+ * handshake; "" before (the choice: core/tls-suites.c) */
+const char *tls_conn_suite(const struct tls_conn *c);
 /* After tls_read/tls_write failed (not EAGAIN): why, in words ("the exporter refused our
  * key SHA256:... (add it to ...)"); errno is EACCES for a refused key, ECONNRESET for a
  * connection cut without close_notify, EPROTO for bad records. "" if nothing to say. */
@@ -79,6 +107,11 @@ size_t tls_pending(void *conn);   /* decrypted bytes waiting inside TLS */
 int tls_wants_write(void *conn);  /* 1 while an encrypted record waits for the fd */
 void tls_conn_free(struct tls_conn *c); /* sends close_notify (best effort) */
 
+/* Server: refuse a just-accepted connection because of our own bounds, telling the
+ * client so (its handshake fails with errno EBUSY, "the exporter is busy"). Best effort,
+ * never blocks; the caller closes fd. */
+void tls_refuse_busy(int fd);
+
 /* First byte of what the peer sent, without consuming it: 1 a TLS handshake record,
  * 0 something else (plaintext SEP), -1 nothing yet / error. For an exporter that must
  * tell a plaintext client it speaks TLS. */
@@ -87,12 +120,5 @@ int tls_peek_is_tls(int fd);
 /* 1 when TLS records use the eight-block AES-GCM of core/tls-gcm.c (x86_64 with
  * AES-NI and PCLMULQDQ), 0 when mbedTLS's own GCM does them. */
 int tls_gcm_fast(void);
-
-/* TCP for SEP (core/tls-net.c). Connect to host:port within ms (non-blocking result),
- * or listen on "ADDR:PORT" / "[V6ADDR]:PORT" / ":PORT". -1 with err. */
-int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen);
-int net_listen(const char *spec, int backlog, char *err, size_t errlen);
-/* "host:port" of a connected socket's peer, for logs. */
-void net_peer_name(int fd, char *buf, size_t len);
 
 #endif

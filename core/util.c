@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 const char *applet_name = "dipus";
+void (*msg_sink)(const char *text, size_t len);
 const char *applet_usage = "";
 
 static void vmsg(const char *fmt, va_list ap, int err)
@@ -31,6 +32,12 @@ static void vmsg(const char *fmt, va_list ap, int err)
 	}
 	if ((size_t)n >= sizeof buf - 1)
 		n = sizeof buf - 2;
+	if (msg_sink) {
+		size_t pre = strlen(applet_name) + 9;  /* "dipus: " APPLET ": " */
+		if ((size_t)n >= pre)
+			msg_sink(buf + pre, n - pre);
+		return;
+	}
 	buf[n++] = '\n';
 	/* one write, so concurrent helpers' lines do not interleave */
 	ssize_t w = write(2, buf, n);
@@ -217,4 +224,19 @@ int xsnprintf(char *buf, size_t len, const char *fmt, ...)
 	int n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int dx_errno(int e, int dflt)
+{
+	switch (e) {
+	case 0:
+		return DX_OK;
+	case EPERM:
+	case ENOKEY:
+		return DX_REFUSED;
+	case ENOTSUP:
+		return DX_USAGE;
+	default:
+		return dflt;
+	}
 }

@@ -20,6 +20,12 @@ enum {
 	DX_NOTIMPL = 9,  /* applet not built in this binary, or not implemented yet */
 };
 
+/* The exit code for a failure of kind errno e, where the reason is already in words:
+ * EPERM (unsafe file, changed key) and ENOKEY (key not pinned) DX_REFUSED; ENOTSUP (a
+ * feature this build lacks) DX_USAGE; 0 DX_OK; anything else dflt (DX_IO for local
+ * failures, DX_REMOTE for another host's). The one errno -> exit code mapping. */
+int dx_errno(int e, int dflt);
+
 /* Set by the dispatcher: the applet being run, for "dipus: APPLET: ..." messages, and
  * its usage text, which -h/--help prints (core/opt.h). */
 extern const char *applet_name;
@@ -33,6 +39,9 @@ _Noreturn void die_errno(int code, const char *fmt, ...) __attribute__((format(p
 /* Usage error, one line: "dipus: APPLET: text (see 'dipus APPLET --help')"; returns
  * DX_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where messages go instead of stderr when set (dipusd -S: syslog); gets the text after
+ * "dipus: APPLET: ", without the newline. */
+extern void (*msg_sink)(const char *text, size_t len);
 /* Verbosity for msg_debug(), from $DIPUS_DEBUG. */
 void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -44,6 +44,7 @@ DEPS_LIBS   += $(MBEDTLS_LIB)
 # TLS records' AES-GCM goes through core/tls-gcm.c (its header says why); -u pulls it
 # out of libdipus.a before mbedTLS's archive, whose PSA layer is what calls it.
 GCM_WRAP     := mbedtls_gcm_crypt_and_tag mbedtls_gcm_auth_decrypt
+GCM_WRAP     += mbedtls_chachapoly_encrypt_and_tag mbedtls_chachapoly_auth_decrypt  # core/tls-chachapoly.c
 DEPS_LDFLAGS += $(foreach f,$(GCM_WRAP),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
 

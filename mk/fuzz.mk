@@ -4,6 +4,8 @@
 # written) and a working corpus in build/fuzz/corpus, with testsuite/fuzz/sep.dict.
 # Exits non-zero on a crash, a leak or a sanitizer report; the input that did it is
 # left as build/fuzz/crash-* (replay: build/fuzz/sep-fuzz build/fuzz/crash-...).
+# Then the mDNS target (testsuite/fuzz/mdns-fuzz.c: codec and responder/browser) the same
+# way for MDNS_FUZZ_SECONDS (default 30), seeds in testsuite/fuzz/mdns-corpus.
 # Needs clang and libFuzzer (Debian: clang, libclang-rt-dev).
 #   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=4      longer, on 4 cores
 FUZZ_SECONDS ?= 60
@@ -14,8 +16,9 @@ SRCS := testsuite/fuzz/sep-fuzz.c core/sep-session.c core/sep-frame.c core/loop.
 FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
          -D_GNU_SOURCE -Icore -I$(FB)/include -std=c11 -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter
 
-.PHONY: fuzz-run
-fuzz-run: $(FB)/sep-fuzz
+.PHONY: fuzz-run fuzz-sep fuzz-mdns
+fuzz-run: fuzz-sep fuzz-mdns
+fuzz-sep: $(FB)/sep-fuzz
 	@mkdir -p $(FB)/corpus
 	$(FB)/sep-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
 	    $(if $(filter-out 1,$(FUZZ_JOBS)),-fork=$(FUZZ_JOBS)) \
@@ -29,3 +32,14 @@ $(FB)/include/autoconf.h: config/defconfig scripts/genconfig.sh
 $(FB)/sep-fuzz: $(SRCS) $(FB)/include/autoconf.h $(wildcard core/*.h) mk/fuzz.mk
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) (Debian: clang, libclang-rt-dev)"; exit 2; }
 	$(FUZZ_CC) $(FLAGS) -o $@ $(SRCS)
+
+MDNS_FUZZ_SECONDS ?= 30
+MDNS_SRCS := testsuite/fuzz/mdns-fuzz.c core/mdns-wire.c core/mdns-core.c
+fuzz-mdns: $(FB)/mdns-fuzz
+	@mkdir -p $(FB)/mdns-corpus
+	$(FB)/mdns-fuzz -max_total_time=$(MDNS_FUZZ_SECONDS) -max_len=1500 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FB)/mdns- -print_final_stats=1 $(FB)/mdns-corpus testsuite/fuzz/mdns-corpus
+
+$(FB)/mdns-fuzz: $(MDNS_SRCS) $(FB)/include/autoconf.h $(wildcard core/*.h) mk/fuzz.mk
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs $(FUZZ_CC) (Debian: clang, libclang-rt-dev)"; exit 2; }
+	$(FUZZ_CC) $(FLAGS) -o $@ $(MDNS_SRCS)

@@ -5,8 +5,11 @@
 # (Buildroot-style "sha256  HEX  FILE"). An archive already in DL_DIR (default dl/,
 # or $DL_DIR) is verified and reused: no network. A missing one is downloaded as a
 # Debian source package through a private apt configuration in a temporary directory
-# (the machine's apt setup is never touched), verified, then moved into DL_DIR. A
-# checksum mismatch stops with both hashes; nothing unverified is ever left in DL_DIR.
+# (the machine's apt setup is never touched), verified, then moved into DL_DIR. Where
+# that route is unavailable (no apt, not Debian), the upstream URL of the hash file's
+# "# upstream:" line is tried (curl or wget), saved under the same name and held to the
+# same checksum. A mismatch stops with both hashes; nothing unverified is ever left in
+# DL_DIR.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -53,6 +56,23 @@ fetch_apt() { # fetch_apt PKG DIR: download the source package's files into DIR
 		{ cat "$tmp/log" >&2; return 1; }
 }
 
+fetch_upstream() { # fetch_upstream PKG FILE: the upstream archive into $tmp/get/FILE
+	url=$(sed -n 's/^# upstream: *//p' "$here/deps/$1.hash" | head -n 1)
+	[ -n "$url" ] || return 1
+	rm -rf "$tmp"
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/dipus-fetch.XXXXXX")
+	mkdir -p "$tmp/get"
+	echo "  FETCH   $url"
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsSL --max-time 600 -o "$tmp/get/$2" "$url"
+	elif command -v wget >/dev/null 2>&1; then
+		wget -q -T 60 -O "$tmp/get/$2" "$url"
+	else
+		err "neither curl nor wget to fetch $url"
+		return 1
+	fi
+}
+
 mkdir -p "$dl"
 for PKG in "$@"; do
 	srcver "$PKG" >/dev/null
@@ -68,9 +88,12 @@ for PKG in "$@"; do
 		continue
 	fi
 	echo "  FETCH   $file"
-	if ! fetch_apt "$PKG" || [ ! -f "$tmp/get/$file" ]; then
-		err "$file: not in $dl and could not be downloaded; put the archive there (DL_DIR) and run again"
-		exit 1
+	if ! { command -v apt-get >/dev/null 2>&1 && fetch_apt "$PKG" && [ -f "$tmp/get/$file" ]; }; then
+		[ -z "$tmp" ] || [ ! -s "$tmp/log" ] || err "the Debian source package route failed (above); trying upstream"
+		if ! fetch_upstream "$PKG" "$file" || [ ! -f "$tmp/get/$file" ]; then
+			err "$file: not in $dl and could not be downloaded; put the archive there (DL_DIR) and run again"
+			exit 1
+		fi
 	fi
 	got=$(sha256sum "$tmp/get/$file" | cut -d' ' -f1)
 	if [ "$got" != "$want" ]; then

@@ -1,26 +1,35 @@
 #!/bin/sh
-# setup.sh [--test] [--list|--missing]: install what building dipus needs on Debian (as root).
+# setup.sh [--test] [--cross] [--list|--missing]: install what building dipus needs on Debian (as root).
 # --test also installs the real peers the test suite runs against (socat, OpenSSH,
 # dropbear, openssl, avahi, lame, madplay, hyperfine, clang for the fuzzer...).
+# --cross also installs Debian's cross compilers for aarch64 armhf mipsel mips riscv64
+# (scripts/cross-toolchains.sh puts musl under them), qemu-user-static to run the
+# results, and what the offline Buildroot check (scripts/buildroot-check.sh) wants.
 # --list only prints the package names (the one list; .ci/run installs from it).
 # --missing only prints those not installed, and exits 1 if any (testsuite/run uses it).
 # Needs root; as a user it prints the apt-get command to run instead.
 set -eu
-list=0 with_test=0 missing_only=0
+list=0 with_test=0 with_cross=0 missing_only=0
 for a in "$@"; do
 	case $a in
 	--test) with_test=1 ;;
+	--cross) with_cross=1 ;;
 	--list) list=1 ;;
 	--missing) missing_only=1 ;;
-	*) echo "usage: scripts/setup.sh [--test] [--list|--missing]" >&2; exit 2 ;;
+	*) echo "usage: scripts/setup.sh [--test] [--cross] [--list|--missing]" >&2; exit 2 ;;
 	esac
 done
 build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates patch"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
       hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
-      file python3 coreutils bc"
+      file python3 coreutils bc avahi-daemon dbus python3-zeroconf"
+cross="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-mips-linux-gnu
+       gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-armhf-cross libc6-dev-mipsel-cross
+       libc6-dev-mips-cross libc6-dev-riscv64-cross qemu-user-static
+       g++ rsync cpio unzip wget perl bc file dpkg-dev python3-magic"
 pkgs=$build
-[ "$with_test" = 1 ] && pkgs="$build $test"
+[ "$with_test" = 1 ] && pkgs="$pkgs $test"
+[ "$with_cross" = 1 ] && pkgs="$pkgs $cross"
 if [ "$list" = 1 ]; then
 	# shellcheck disable=SC2086
 	echo $pkgs

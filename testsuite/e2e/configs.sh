@@ -16,6 +16,7 @@ if make -C "$TOP" -j2 CONFIG=config/tiny.config BUILDDIR="$B/tiny" OUT="$B/tiny/
 	expect_eq "tiny --list is exactly tiny.config's applets" "$want" "$("$B/tiny/dipus" --list | sort | tr '\n' ' ')"
 	expect_rc "an applet configured out is not there (exit 9)" 9 "$B/tiny/dipus" exporter
 	expect_eq "...and says so in one line" "dipus: exporter: not built in this binary (see dipus --list)" "$(cat "$ERR")"
+	expect_rc "...also for --help" 9 "$B/tiny/dipus" exporter --help
 	ln -s "$B/tiny/dipus" "$T/dipus-exporter"
 	expect_rc "...also through its link name" 9 "$T/dipus-exporter"
 	run "$B/tiny/dipus" --version
@@ -53,7 +54,7 @@ fi
 # without its file is a configuration error.
 W=$T/tree
 mkdir -p "$W"
-cp -R "$TOP/Makefile" "$TOP/applets" "$TOP/core" "$TOP/config" "$TOP/mk" "$TOP/scripts" "$W/"
+cp -R "$TOP/Makefile" "$TOP/LICENSE" "$TOP/LICENSES" "$TOP/applets" "$TOP/core" "$TOP/config" "$TOP/mk" "$TOP/scripts" "$W/"
 rm -rf "$W/build"
 cat >"$W/applets/hello.c" <<'EOC'
 //config:config HELLO

@@ -11,12 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: opt/%s\n", name); \
-	else { printf("FAIL: opt/%s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#define CHECK_PREFIX "opt/"
+#include "check.h"
 
 enum { O_LISTEN = 256, O_MAXP, O_MAXC, O_MAX };
 static const struct opt opts[] = {
@@ -151,5 +147,5 @@ int main(void)
 		CHECK(c == OPT_HELP && c2 == OPT_HELP && opt_rc(c) == DX_OK,
 		      "-h in a cluster and --help (prefix) ask for help, exit 0", "%d %d", c, c2);
 	}
-	return failures ? 1 : 0;
+	return check_status();
 }

@@ -13,12 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, name, ...) do { \
-	if (cond) printf("PASS: sep-svr/%s\n", name); \
-	else { printf("FAIL: sep-svr/%s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } \
-	fflush(stdout); \
-} while (0)
+#define CHECK_PREFIX "sep-svr/"
+#include "check.h"
 
 static char dir[] = "/tmp/dipus-sep-svr-unit.XXXXXX";
 
@@ -87,5 +83,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		failures++;
-	return failures ? 1 : 0;
+	return check_status();
 }

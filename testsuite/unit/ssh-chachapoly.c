@@ -174,7 +174,7 @@ static void test_poly_fast_vs_32(void)
 /* chacha20-poly1305@openssh.com, packet number 7, 64-byte key 00..3f (K_2 = bytes 0-31
  * for the payload and the Poly1305 key, K_1 = bytes 32-63 for the length), a 300-byte
  * payload: computed with an independent implementation (Python's cryptography) */
-static void test_openssh_packet(void)
+static void test_openssh_packet_as(const char *as)
 {
 	uint8_t key[64], pkt[304], out[320], want[320], pk[32];
 	static const uint8_t zero[32];
@@ -196,10 +196,16 @@ static void test_openssh_packet(void)
 		"63237135392eb503ebe4c65c11867a301f558c5346bd35f2951cdb3562953ddfc447da9f290846e4a7b88e895d17cd86"
 		"1ee61cafda14d5f55f9405c8a0032e482ec846b56deb33aa24ccffd82d5537883325aae945c24ab4eed11c437379ed80"
 		"93f936ad5b17900ae494117d84503177d98d85f79ac753fda9d420afd4c11616");
-	CHECK(n == 320 && !memcmp(out, want, 304), "chacha20-poly1305@openssh.com: length and payload",
-	      "ciphertext differs");
-	CHECK(n == 320 && !memcmp(out + 304, want + 304, 16), "chacha20-poly1305@openssh.com: tag",
-	      "tag differs");
+	char name[120];
+	snprintf(name, sizeof name, "%schacha20-poly1305@openssh.com: length and payload", as);
+	CHECK(n == 320 && !memcmp(out, want, 304), name, "ciphertext differs");
+	snprintf(name, sizeof name, "%schacha20-poly1305@openssh.com: tag", as);
+	CHECK(n == 320 && !memcmp(out + 304, want + 304, 16), name, "tag differs");
+}
+
+static void test_openssh_packet(void)
+{
+	test_openssh_packet_as("");
 }
 
 int main(void)
@@ -212,5 +218,12 @@ int main(void)
 	test_poly_rfc("Poly1305 26-bit", ssh_poly1305_32);
 	test_poly_fast_vs_32();
 	test_openssh_packet();
+	/* the switch that tests and benchmarks use ($DIPUS_CRYPTO=portable): the entry
+	 * points the cipher calls then run the portable forms, still to the vectors */
+	ssh_chachapoly_force_portable(1);
+	test_chacha_rfc("ChaCha20 entry point forced portable", ssh_chacha20_xor);
+	test_poly_rfc("Poly1305 entry point forced portable", ssh_poly1305);
+	test_openssh_packet_as("forced portable: ");
+	ssh_chachapoly_force_portable(0);
 	return check_status();
 }

@@ -1,5 +1,5 @@
-/* tls-net.c: TCP connect and listen for SEP, with bounded connect time. */
-#include "tls.h"
+/* sep-tcp.c: TCP for SEP (sep-tcp.h): connect (bounded, or on the loop), listen, names. */
+#include "sep-tcp.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -14,61 +14,32 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void tune(int fd)
-{
-	int one = 1;
-	/* SEP frames are written whole; waiting to coalesce them only adds latency */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
 
 int net_connect(const char *host, unsigned port, unsigned ms, char *err, size_t errlen)
 {
-	char ports[16];
-	snprintf(ports, sizeof ports, "%u", port);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC }, *res, *ai;
-	int r = getaddrinfo(host, ports, &hints, &res);
-	if (r) {
-		snprintf(err, errlen, "%s: %s", host, gai_strerror(r));
+	/* the one TCP connect (sep_tcp_connect_start), waited for here */
+	int fd = sep_tcp_connect_start(host, port, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	int fd = -1, e = ECONNREFUSED;
 	uint64_t end = now_ms() + ms;
-	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			e = errno;
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int pr = poll(&p, 1, now < end ? (int)(end - now) : 0);
+		if (pr < 0 && errno == EINTR)
 			continue;
+		int r = pr > 0 ? sep_tcp_connect_check(fd, host, port, err, errlen) : 1;
+		if (r == 0)
+			return fd;
+		if (r < 0 || now_ms() >= end) {
+			int e = r < 0 ? errno : ETIMEDOUT;
+			if (r > 0)
+				snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e));
+			close(fd);
+			errno = e;
+			return -1;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			uint64_t now = now_ms();
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			int left = now < end ? (int)(end - now) : 0;
-			socklen_t sl = sizeof e;
-			int pr;
-			while ((pr = poll(&p, 1, left)) < 0 && errno == EINTR) {
-				now = now_ms();
-				left = now < end ? (int)(end - now) : 0;
-			}
-			if (pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && !e)
-				break;
-			if (pr <= 0)
-				e = ETIMEDOUT;
-		} else {
-			e = errno;
-		}
-		close(fd);
-		fd = -1;
 	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e));
-		errno = e;
-		return -1;
-	}
-	tune(fd);
-	return fd;
 }
 
 int net_listen(const char *spec, int backlog, char *err, size_t errlen)
@@ -140,3 +111,57 @@ void net_peer_name(int fd, char *buf, size_t len)
 	}
 	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", h, port);
 }
+
+/* Start a nonblocking TCP connect to host:port (first address that does not fail at
+ * once). Returns the fd (connect may be in progress) or -1 with err. */
+int sep_tcp_connect_start(const char *host, unsigned port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof ps, "%u", port);
+	int r = getaddrinfo(host, ps, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, gai_strerror(r));
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	int fd = -1, e = 0;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e ? e : ECONNREFUSED));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+/* 0 connected, 1 still in progress, -1 failed (err). */
+int sep_tcp_connect_check(int fd, const char *host, unsigned port, char *err, size_t errlen)
+{
+	int e = 0;
+	socklen_t l = sizeof e;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0)
+		e = errno;
+	if (e == EINPROGRESS || e == EALREADY)
+		return 1;
+	if (e) {
+		snprintf(err, errlen, "%s:%u: %s", host, port, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
