@@ -16,11 +16,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define NS_PATH_MAX 108   /* sizeof(sun_path): a socket path never exceeds it */
-#define NS_NAME_MAX 64    /* a name is at most 63 bytes */
-#define NS_HOST_MAX 64
-#define NS_ERR_MAX  512
-#define NS_N_MAX    999   /* instances: ...0 to ...999 */
+#include "names.h"
+
 #define NS_DEAD_GAP_MS 100    /* dead = connection refused twice, this far apart */
 #define NS_TEMP_GRACE_S 10    /* a temporary publish name younger than this is never reaped */
 
@@ -67,10 +64,6 @@ struct ns_list {
 /* $DIPUS_ROOT, else CONFIG_DEFAULT_ROOT (or, where its parent such as /tmp does not
  * exist, $TMPDIR/dipus), spelled as ns_clean_path() does. */
 const char *ns_root(void);
-/* Lexically normalise an absolute path: "//" and "/./" collapse, ".." removes the
- * component before it (no link is asked about), no trailing '/'. 0, or -1 (EINVAL
- * relative, ENAMETOOLONG). */
-int ns_clean_path(const char *in, char *out, size_t outlen);
 const char *ns_host(void);           /* $DIPUS_HOST, else the node name */
 const char *ns_scope_name(enum ns_scope s); /* "local", "exported", "users", "imported" */
 /* The scope's directory: "<root>/local", ..., "<root>/users/<me>". 0, -1 if cut short. */
@@ -85,15 +78,6 @@ int ns_open_root(int create, char *err, size_t errlen);
  * directory fd or -1. */
 int ns_open_dir(enum ns_scope scope, const char *proto, int create, char *err, size_t errlen);
 
-/* Validation, with a user-facing reason in err. */
-int ns_check_name(const char *name, char *err, size_t errlen);
-int ns_check_proto(const char *proto, char *err, size_t errlen);
-/* "NAME/PROTO" or "NAME" from a helper's command line. */
-int ns_parse_arg(const char *arg, char name[NS_NAME_MAX], char proto[NS_PATH_MAX],
-                 char *err, size_t errlen);
-/* Socket file name "name.host...n" -> parts. 0 ok, -1 not a service name. */
-int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOST_MAX],
-                      unsigned *n);
 
 /* The one resolver. Query forms (doc/namespace.md):
  *   "" or NULL      everything
@@ -109,8 +93,6 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
  * (EINVAL: bad query, EPERM: unsafe root). A root that does not exist holds nothing. */
 int ns_resolve(const char *query, unsigned scopes, int allow_abs, struct ns_list *out,
                char *err, size_t errlen);
-/* Validate a query as ns_resolve would, without walking. */
-int ns_check_query(const char *query, int allow_abs, char *err, size_t errlen);
 int ns_match(const char *query, const struct ns_service *s); /* 1 if s matches query */
 /* The services of in (in its order) in scopes that match query, appended to out: a
  * resolve of query, from a listing of everything (the monitors' one walk). */

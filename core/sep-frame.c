@@ -87,34 +87,8 @@ static int take_str(const uint8_t **p, const uint8_t *end, size_t len, char *out
 
 int sep_valid_host(const char *h)
 {
-	size_t n = strlen(h);
-	if (!n || n >= NS_HOST_MAX || h[0] == '.' || h[n - 1] == '.' || strstr(h, ".."))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)h[i] <= ' ' || h[i] == '/' || h[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-static int valid_name(const char *n)
-{
-	return n[0] && !strchr(n, '.') && !strchr(n, '/');
-}
-
-static int valid_proto(const char *proto)
-{
-	if (!*proto)
-		return 1;
-	const char *c = proto;
-	for (;;) {
-		const char *e = strchr(c, '/');
-		size_t n = e ? (size_t)(e - c) : strlen(c);
-		if (n == 0 || c[0] == '.')
-			return 0;
-		if (!e)
-			return 1;
-		c = e + 1;
-	}
+	char ignored[NS_ERR_MAX];
+	return ns_check_host(h, ignored, sizeof ignored) == 0;
 }
 
 /* ---- PATHS ---- */
@@ -369,8 +343,9 @@ int sep_parse_record(const struct sep_frame *f, int *event, struct ns_service *s
 	p += 2;
 	if (take_str(&p, end, pl, s->proto, sizeof s->proto) < 0 || p != end)
 		return -1;
-	/* a peer's record must not be able to name a path of its choosing */
-	if (!valid_name(s->name) || !sep_valid_host(s->host) || !valid_proto(s->proto))
+	/* a peer's record must not be able to name a path of its choosing: the
+	 * namespace's own grammar (names.h) */
+	if (!ns_names_ok(s->name, s->host, s->proto))
 		return -1;
 	if (snprintf(s->rel, sizeof s->rel, "%s%s%s.%s...%u", s->proto, *s->proto ? "/" : "",
 	             s->name, s->host, s->n) >= (int)sizeof s->rel)

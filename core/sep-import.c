@@ -289,27 +289,11 @@ static void proxy_accept(struct loop *lp, int fd, unsigned events, void *arg)
 	}
 }
 
-/* Names from the network become file names here: check them as ns does. */
-static int remote_names_ok(const struct ns_service *r)
-{
-	size_t n = strlen(r->name), h = strlen(r->host);
-	if (!n || n >= NS_NAME_MAX || !h || h >= NS_HOST_MAX || strpbrk(r->name, "./") ||
-	    strchr(r->host, '/') || strstr(r->host, "..") || r->host[0] == '.' || r->host[h - 1] == '.')
-		return 0;
-	for (const char *c = r->name; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == 0x7f)
-			return 0;
-	for (const char *c = r->host; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == 0x7f)
-			return 0;
-	return 1;
-}
-
 static void proxy_add(struct sep_import *imp, const struct ns_service *r)
 {
 	if (proxy_find(imp, r->rel))
 		return;
-	if (!remote_names_ok(r)) {
+	if (!ns_names_ok(r->name, r->host, r->proto)) {  /* names.h: as the namespace's own */
 		msg("%s: %s: not a usable service name; ignored", imp->uristr, r->rel);
 		return;
 	}

@@ -17,38 +17,9 @@
 #define CONNECT_WAIT_MS 5000  /* ...and refused after this long */
 #define MAX_WATCHES 64        /* WATCH channels of one peer (one sep_svr) */
 
-static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
-	__attribute__((format(printf, 3, 0)));
-static int bad_query(char *err, size_t errlen, const char *fmt, const char *q)
-{
-	snprintf(err, errlen, fmt, q);
-	errno = EINVAL;
-	return -1;
-}
-
 int sep_svr_check_query(const char *q, char *err, size_t errlen)
 {
-	if (!q || !*q)
-		return 0;
-	if (strlen(q) >= NS_PATH_MAX)
-		return bad_query(err, errlen, "query too long%s", "");
-	if (q[0] == '/')
-		return bad_query(err, errlen, "%s: absolute paths are not offered", q);
-	for (const char *c = q; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return bad_query(err, errlen, "control character in the query%s", "");
-	const char *p = q;
-	for (;;) {
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 0 && e)
-			return bad_query(err, errlen, "%s: empty path component", q);
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return bad_query(err, errlen, "%s: '.' and '..' are not allowed in a query", q);
-		if (!e)
-			return 0;
-		p = e + 1;
-	}
+	return ns_check_net_query(q, err, errlen);  /* names.h */
 }
 
 /* "proto/name.host...n" or "name.host...n": an exact service path. Fills the resolver

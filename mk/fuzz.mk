@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 FB := build/fuzz
 FUZZ_CC ?= clang
-SRCS := testsuite/fuzz/sep-fuzz.c core/sep-session.c core/sep-frame.c core/loop.c core/util.c core/ns.c core/ns-live.c
+SRCS := testsuite/fuzz/sep-fuzz.c core/sep-session.c core/sep-frame.c core/loop.c core/util.c core/ns.c core/ns-walk.c core/ns-live.c core/names.c
 FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
          -D_GNU_SOURCE -Icore -I$(FB)/include -std=c11 -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter
 

@@ -172,8 +172,42 @@ static void stop(struct loop *lp, void *arg)
 
 /* ---- 1: the decoders ---- */
 
+/* The namespace's grammar (names.h) on the input as a string: no crash, and what it
+ * promises holds: a cleaned path is canonical and cleaning it again changes nothing;
+ * a parsed socket name builds back to itself. */
+static void names(const uint8_t *data, size_t size)
+{
+	char in[NS_PATH_MAX * 2], out[NS_PATH_MAX], again[NS_PATH_MAX], err[NS_ERR_MAX];
+	size_t n = size < sizeof in - 1 ? size : sizeof in - 1;
+	memcpy(in, data, n);
+	in[n] = 0;
+	struct ns_query q;
+	ns_check_net_query(in, err, sizeof err);
+	ns_parse_query(in, 1, &q, err, sizeof err);
+	char name[NS_NAME_MAX], host[NS_HOST_MAX], proto[NS_PATH_MAX];
+	ns_parse_arg(in, name, proto, err, sizeof err);
+	unsigned k;
+	if (ns_parse_sockname(in, name, host, &k) == 0) {
+		char b[NS_PATH_MAX * 2];
+		snprintf(b, sizeof b, "%s.%s...%u", name, host, k);
+		if (strcmp(b, in))
+			abort();
+	}
+	const char *slash = strchr(in, '/');
+	ns_names_ok(in, slash ? slash + 1 : "h", slash ? slash + 1 : "");
+	if (in[0] == '/' && ns_clean_path(in, out, sizeof out) == 0) {
+		size_t ol = strlen(out);
+		if (out[0] != '/' || strstr(out, "//") || strstr(out, "/./") || strstr(out, "/../") ||
+		    (ol > 1 && out[ol - 1] == '/') || (ol >= 2 && !strcmp(out + ol - 2, "/.")) ||
+		    (ol >= 3 && !strcmp(out + ol - 3, "/..")) ||
+		    ns_clean_path(out, again, sizeof again) || strcmp(out, again))
+			abort();
+	}
+}
+
 static void decoders(const uint8_t *data, size_t size)
 {
+	names(data, size);
 	size_t off = 0;
 	while (off < size) {
 		struct sep_frame f;
