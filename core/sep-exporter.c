@@ -8,8 +8,18 @@
 #include "sep-tcp.h"
 #include "sep-xport.h"
 #include "sep.h"
-#include "tls.h"
 #include "util.h"
+#if ENABLE_TLS
+#include "tls.h"
+#else
+/* Without TLS only --plaintext is served: ctx and tls stay NULL. */
+static const char *tls_peer_fingerprint(const struct tls_conn *c) { (void)c; return ""; }
+static void tls_refuse_busy(int fd) { (void)fd; }
+static void tls_ctx_refresh_authorized(struct tls_ctx *x) { (void)x; }
+static int tls_ctx_load_authorized(struct tls_ctx *x, char *e, size_t n) { (void)x, (void)e, (void)n; return 0; }
+static const char *tls_ctx_fingerprint(const struct tls_ctx *x) { (void)x; return ""; }
+static void tls_ctx_free(struct tls_ctx *x) { (void)x; }
+#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -405,11 +415,17 @@ struct sep_exporter *sep_exporter_bind(struct loop *lp, const struct sep_exporte
 		ex->lfd[i] = -1;
 	/* the key first (as root it may be readable by root only), authorized_keys with it */
 	if (!c->plaintext) {
+#if ENABLE_TLS
 		ex->ctx = tls_ctx_new(TLS_SERVER, err, errlen);
 		if (!ex->ctx) {
 			errno = ENOKEY;
 			goto fail;
 		}
+#else
+		snprintf(err, errlen, "this build has no TLS: only --plaintext can be served");
+		errno = ENOTSUP;
+		goto fail;
+#endif
 	}
 	unsigned n = c->nlisten ? c->nlisten : 1;
 	if (n > SEP_EXPORTER_MAX_LISTEN)
