@@ -88,6 +88,7 @@ keep_ino=$(stat -c %i "$(find "$CLI_ROOT/local" -name 'keep.*' -type s)")
 echo_ino=$(stat -c %i "$(proxy echo)")
 # a connection through the kept import stays open across the reload
 coproc HOLD { "$DIPUS" dcat echo.exp 2>"$T/hold.err"; echo "dcat exit $?" >>"$T/hold.err"; }
+hold_pid=$HOLD_PID   # bash unsets HOLD_PID as soon as the coprocess ends
 echo before >&"${HOLD[1]}"
 read -r -t 10 got <&"${HOLD[0]}"
 expect_eq dipusd-local/held-connection before "$got"
@@ -108,7 +109,7 @@ if [ -n "${HOLD[1]:-}" ]; then
 fi
 expect_eq dipusd-local/hup-session-kept after "$got" || { cat "$T/hold.err" >&2; }
 [ -n "${HOLD[1]:-}" ] && exec {HOLD[1]}>&-
-wait "$HOLD_PID" 2>/dev/null
+wait "$hold_pid" 2>/dev/null
 echo "import sep://127.0.0.1:$PORT/hash" >>"$CONF"
 kill -HUP "$D_PID"
 wait_for 10 have_proxy hash && pass dipusd-local/hup-import-added || fail dipusd-local/hup-import-added "no hash proxy"
