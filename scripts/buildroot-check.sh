@@ -40,6 +40,19 @@ if [ ! -f "$br/.extracted" ]; then
 fi
 step "Buildroot $BR_VER extracted"
 
+# check-package on the tree, and what an offline build cannot get, first: the host tar
+# and the toolchain are only worth building when make dipus can run
+step "utils/check-package"
+(cd "$top/support/buildroot" && PATH=/usr/bin:$PATH "$br/utils/check-package" -b external.desc external.mk Config.in \
+	package/dipus/Config.in package/dipus/dipus.mk package/dipus/dipus.hash) || cp_rc=$?
+echo "check-package: exit ${cp_rc:-0}"
+
+if [ ! -f "$w/dl/musl-compat-headers/queue.h" ]; then
+	err "musl-compat-headers wants NetBSD's queue.h (sha256 $(awk '$3 == "queue.h" { print $2 }' "$br/package/musl-compat-headers/musl-compat-headers.hash")) in $w/dl/musl-compat-headers/; not found (offline), so make dipus is not run"
+	exit 3
+fi
+
+
 # the private apt configuration (trixie's sources; the machine's apt setup untouched)
 tmp=
 cleanup() { if [ -n "$tmp" ]; then rm -rf "$tmp"; fi; }
@@ -110,17 +123,6 @@ for p in mbedtls dropbear; do
 	up=$(echo "$f" | sed 's/_\(.*\)\.orig\./-\1./')
 	cp "${DL_DIR:-$top/dl}/$f" "$w/dl/dipus/$up"
 done
-
-# check-package on the tree
-step "utils/check-package"
-(cd "$top/support/buildroot" && PATH=/usr/bin:$PATH "$br/utils/check-package" -b external.desc external.mk Config.in \
-	package/dipus/Config.in package/dipus/dipus.mk package/dipus/dipus.hash) || cp_rc=$?
-echo "check-package: exit ${cp_rc:-0}"
-
-if [ ! -f "$w/dl/musl-compat-headers/queue.h" ]; then
-	err "musl-compat-headers wants NetBSD's queue.h (sha256 $(awk '$3 == "queue.h" { print $2 }' "$br/package/musl-compat-headers/musl-compat-headers.hash")) in $w/dl/musl-compat-headers/; not found (offline), so make dipus is not run"
-	exit 3
-fi
 
 out=$w/out
 mkdir -p "$out"
