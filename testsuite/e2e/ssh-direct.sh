@@ -113,7 +113,9 @@ def reply(want_id, timeout=TMO):
         d = mux.recv(256)
         if len(d) < 5:
             return None
-        pending.append((struct.unpack(">I", d[:4])[0], d[4], d[5:].decode("ascii", "replace")))
+        # FAILED carries the SSH reason code (u8) before its text (doc/ssh.md)
+        text = d[6:] if d[4] == FAILED else d[5:]
+        pending.append((struct.unpack(">I", d[:4])[0], d[4], text.decode("ascii", "replace")))
 
 def request(i, path, fds, raw=None):
     b = path.encode()
