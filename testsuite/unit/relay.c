@@ -519,11 +519,13 @@ static void test_tty(void)
 	struct relay_opts o = { .flags = RELAY_SHARED_A };
 	struct relay_info info;
 	int err = relay_run(ain[0], t, b[0], b[0], &o, &info);
+	/* B closed before reaping: a relay that ended early must fail here, not hang */
+	close(b[0]);
 	int rw = reap(w), rr = reap(rd), re = reap(e);
 	CHECK(!err && !rw && !rr && !re && !(fcntl(ain[0], F_GETFL) & O_NONBLOCK),
 	      "tty: 300 KB onto a terminal, in order", "err %s writer %d reader %d echo %d",
 	      strerror(err), rw, rr, re);
-	close(ain[0]); close(b[0]);
+	close(ain[0]);
 }
 
 /* An input splice() refuses (a timerfd has no splice_read): the direction falls back
