@@ -38,6 +38,10 @@ if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null; then
 	CR=$T/cr
 	mkdir -p "$CR/data" "$CR/proc"
 	cp "$DIPUS" "$CR/dipus"
+	# a dynamic build (the sanitizer's) also needs its libraries in there
+	for lib in $(ldd "$DIPUS" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$CR$(dirname "$lib")" && cp -L "$lib" "$CR$lib"
+	done
 	# (no shell in there: the service is published, never connected to)
 	spawn env -u DIPUS_ROOT TMPDIR=/data DIPUS_HOST=h chroot "$CR" /dipus local-pipe 'echo phone' ph
 	wait_for 5 test -S "$CR/data/dipus/local/ph.h...0"
