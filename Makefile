@@ -56,24 +56,11 @@ CC := musl-gcc
 endif
 # The binutils that belong to CC (a cross gcc knows its own), unless given.
 tool_of = $(or $(shell $(CC) -print-prog-name=$(1) 2>/dev/null),$(1))
-ifneq ($(filter default undefined,$(origin AR)),)
-AR      := $(call tool_of,ar)
-endif
-ifneq ($(filter default undefined,$(origin LD)),)
-LD      := $(call tool_of,ld)
-endif
-ifeq ($(origin NM),undefined)
-NM      := $(call tool_of,nm)
-endif
-ifeq ($(origin OBJCOPY),undefined)
-OBJCOPY := $(call tool_of,objcopy)
-endif
-ifeq ($(origin STRIP),undefined)
-STRIP   := $(call tool_of,strip)
-endif
-ifeq ($(origin RANLIB),undefined)
-RANLIB  := $(call tool_of,ranlib)
-endif
+# A tool set on the command line or in the environment wins; make's own defaults
+# (AR=ar) do not.
+$(foreach t,AR:ar LD:ld NM:nm OBJCOPY:objcopy STRIP:strip RANLIB:ranlib,\
+  $(if $(filter default undefined,$(origin $(firstword $(subst :, ,$(t))))),\
+    $(eval $(firstword $(subst :, ,$(t))) := $(call tool_of,$(lastword $(subst :, ,$(t)))))))
 # Static by default with a musl toolchain (musl-gcc, *-linux-musl*-gcc, or a gcc whose
 # target is musl, e.g. Buildroot's); glibc builds are dynamic unless STATIC=1.
 CC_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
