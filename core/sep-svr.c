@@ -13,8 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CONNECT_RETRY_MS 50   /* a full backlog: tried again this often */
-#define CONNECT_WAIT_MS 5000  /* ...and refused after this long */
+#define CONNECT_RETRY_MS 50   /* a full backlog: tried again after this, */
+#define CONNECT_RETRY_MAX 400 /* doubling up to this (each try resolves the query), */
+#define CONNECT_WAIT_MS 5000  /* and refused once the service accepted nobody this long */
 #define MAX_WATCHES 64        /* WATCH channels of one peer (one sep_svr) */
 
 int sep_svr_check_query(const char *q, char *err, size_t errlen)
@@ -188,13 +189,17 @@ struct svr_watch {
 	struct svr_watch *next;
 };
 
-/* A CONNECT whose services all had a full backlog: tried again on a timer, refused
- * after CONNECT_WAIT_MS (the loop serves everything else meanwhile). */
+/* A CONNECT whose services all had a full backlog: tried again on a timer (the loop
+ * serves everything else meanwhile). A busy service that still accepts is waited for,
+ * however long its queue: each connection it accepts for the same query restarts the
+ * others' clock (a slow target must not lose channels to a service at its -c limit).
+ * Refused after CONNECT_WAIT_MS in which it accepted none: a stuck service. */
 struct svr_conn {
 	struct sep_svr *v;
 	struct sep_session *s;
 	uint32_t chan;
-	unsigned tries;
+	unsigned delay;      /* ms until the next try */
+	uint64_t since;      /* the service's last sign of life */
 	struct loop_timer *t;
 	struct svr_conn *next;
 	char q[NS_PATH_MAX];
@@ -271,6 +276,15 @@ static void conn_unlink(struct svr_conn *c)
 		}
 }
 
+/* the service behind query q accepted a connection: the waiting ones restart their clock */
+static void conn_progress(struct sep_svr *v, const char *q)
+{
+	uint64_t now = now_ms();
+	for (struct svr_conn *c = v->conns; c; c = c->next)
+		if (!strcmp(c->q, q))
+			c->since = now;
+}
+
 static void conn_retry(struct loop *lp, void *arg)
 {
 	struct svr_conn *c = arg;
@@ -279,8 +293,9 @@ static void conn_retry(struct loop *lp, void *arg)
 	int code;
 	c->t = NULL;
 	int fd = sep_svr_connect(v->scopes, c->q, NULL, &code, err, sizeof err);
-	if (fd < 0 && errno == EAGAIN && ++c->tries < CONNECT_WAIT_MS / CONNECT_RETRY_MS) {
-		c->t = loop_timer(lp, CONNECT_RETRY_MS, conn_retry, c);
+	if (fd < 0 && errno == EAGAIN && now_ms() - c->since < CONNECT_WAIT_MS) {
+		c->delay = c->delay * 2 > CONNECT_RETRY_MAX ? CONNECT_RETRY_MAX : c->delay * 2;
+		c->t = loop_timer(lp, c->delay, conn_retry, c);
 		return;
 	}
 	if (fd < 0 && errno == EAGAIN)
@@ -289,6 +304,8 @@ static void conn_retry(struct loop *lp, void *arg)
 	if (fd < 0)
 		snprintf(v->refusal, sizeof v->refusal, "%s", err);
 	conn_unlink(c);
+	if (fd >= 0)
+		conn_progress(v, c->q);
 	struct sep_session *s = c->s;
 	uint32_t chan = c->chan;
 	free(c);
@@ -301,6 +318,7 @@ static int ops_connect_start(void *arg, struct sep_session *s, uint32_t chan, co
 	struct sep_svr *v = arg;
 	int fd = sep_svr_connect(v->scopes, query, NULL, code, err, errlen);
 	if (fd >= 0) {
+		conn_progress(v, query);
 		sep_connect_done(s, chan, fd, 0, NULL);
 		return 0;
 	}
@@ -314,7 +332,9 @@ static int ops_connect_start(void *arg, struct sep_session *s, uint32_t chan, co
 	c->s = s;
 	c->chan = chan;
 	snprintf(c->q, sizeof c->q, "%s", query);
-	c->t = loop_timer(v->lp, CONNECT_RETRY_MS, conn_retry, c);
+	c->delay = CONNECT_RETRY_MS;
+	c->since = now_ms();
+	c->t = loop_timer(v->lp, c->delay, conn_retry, c);
 	c->next = v->conns;
 	v->conns = c;
 	return 0;
