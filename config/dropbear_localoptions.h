@@ -27,7 +27,7 @@
 #define DROPBEAR_CLI_REMOTETCPFWD 0
 #define DROPBEAR_CLI_NETCAT 0
 /* dipus's own: direct-streamlocal channels on request of dbclient's parent through
- * $DIPUS_DBCLIENT_MUX (src/cli-dipusmux.c, config/dropbear-dipusmux.patch) */
+ * $DIPUS_DBCLIENT_MUX (src/cli-dipusmux.c, dbclient/dipusmux.patch) */
 #define DIPUS_CLI_MUX 1
 
 /* algorithms */

@@ -170,18 +170,18 @@ static void cs_pick_rec(void *arg, int event, const struct ns_service *s, int co
 static void cs_mux_reply(void *arg, uint32_t id, int kind, int code, const char *text)
 {
 	struct csess *c = arg;
-	if (kind == SSH_DIRECT_READY) {
+	if (kind == DIPUSMUX_READY) {
 		c->mux_ready = 1;
-	} else if (kind == SSH_DIRECT_OPENED && c->direct == 1) {
+	} else if (kind == DIPUSMUX_OPENED && c->direct == 1) {
 		c->direct = 2;
 		close(c->fd);  /* dbclient relays it */
 		c->fd = -1;
 		cs_chan(c, SEP_CH_ACCEPTED, 0, "");
-	} else if (kind == SSH_DIRECT_FAILED && c->direct == 1) {
+	} else if (kind == DIPUSMUX_FAILED && c->direct == 1) {
 		msg_debug("%s: direct channel refused (%s): over SEP", c->uristr, text);
 		c->direct = 0;
 		cs_connect(c);
-	} else if (kind == SSH_DIRECT_CLOSED && c->direct == 2) {
+	} else if (kind == DIPUSMUX_CLOSED && c->direct == 2) {
 		cs_finish(c, DX_OK, NULL, NULL, NULL);
 	}
 }

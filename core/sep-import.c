@@ -181,20 +181,20 @@ static struct direct_req *direct_take(struct sep_import *imp, uint32_t id)
 static void direct_answer(void *arg, uint32_t id, int kind, int code, const char *text)
 {
 	struct sep_import *imp = arg;
-	if (kind == SSH_DIRECT_READY) {
+	if (kind == DIPUSMUX_READY) {
 		imp->direct_ready = 1;
 		return;
 	}
-	struct direct_req *r = kind == SSH_DIRECT_CLOSED ? NULL : direct_take(imp, id);
+	struct direct_req *r = kind == DIPUSMUX_CLOSED ? NULL : direct_take(imp, id);
 	if (!r)
 		return;
-	if (kind == SSH_DIRECT_OPENED) {
+	if (kind == DIPUSMUX_OPENED) {
 		close(r->fd);  /* dbclient relays it now */
 		imp->direct_streak = 0;
 	} else {
 		/* forbidden, or a server that has no such channel type: that holds for
 		 * every channel, stop asking */
-		if ((code == SSH_OPEN_PROHIBITED || code == SSH_OPEN_UNKNOWN_CHANNEL_TYPE) &&
+		if ((code == DIPUSMUX_OPEN_PROHIBITED || code == DIPUSMUX_OPEN_UNKNOWN_CHANNEL_TYPE) &&
 		    !imp->direct_off) {
 			imp->direct_off = 1;
 			msg_debug("%s: the SSH server refuses direct channels (%s): SEP carries the data",
@@ -214,7 +214,7 @@ static void direct_io(struct loop *lp, int fd, unsigned events, void *arg)
 		 * going too, most likely: then they are closed with it) */
 		imp->mux_fd = -1;
 		while (imp->direct)
-			direct_answer(imp, imp->direct->id, SSH_DIRECT_FAILED, 0, "");
+			direct_answer(imp, imp->direct->id, DIPUSMUX_FAILED, 0, "");
 	}
 }
 

@@ -1,5 +1,5 @@
 /* ssh-chachapoly.h: ChaCha20 and Poly1305 for the embedded dbclient's
- * chacha20-poly1305@openssh.com (config/dropbear_chachapoly.c), in place of
+ * chacha20-poly1305@openssh.com (dbclient/chachapoly.c), in place of
  * libtomcrypt's portable one-block-at-a-time C. See ssh-chachapoly.c. */
 #ifndef DIPUS_SSH_CHACHAPOLY_H
 #define DIPUS_SSH_CHACHAPOLY_H

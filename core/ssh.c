@@ -701,7 +701,7 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 			char v[16];
 			snprintf(v, sizeof v, "%d", mux[1]);
 			if (fcntl(mux[1], F_SETFD, 0) == 0)
-				setenv("DIPUS_DBCLIENT_MUX", v, 1);
+				setenv(DIPUSMUX_ENV, v, 1);
 		}
 		if (custom)
 			execvp(a.v[0], a.v);
@@ -774,25 +774,26 @@ const char *ssh_command(const struct ssh_conn *c) { return c->cmd; }
 /* ---- direct channels --------------------------------------------------------------
  * The embedded dbclient opens a direct-streamlocal@openssh.com channel in its SSH
  * session on request and relays it to descriptors handed over with SCM_RIGHTS
- * (config/dropbear_cli-dipusmux.c has the other end; doc/ssh.md the why). */
+ * (dbclient/cli-dipusmux.c has the other end, dbclient/dipusmux.h the wire; doc/ssh.md
+ * the why). */
 
 int ssh_mux_fd(const struct ssh_conn *c) { return c->mux; }
 
 int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const char *path)
 {
 	size_t n = strlen(path);
-	if (c->mux < 0 || n == 0 || n >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (c->mux < 0 || n == 0 || n > DIPUSMUX_MAXPATH) {
 		errno = EINVAL;
 		return -1;
 	}
-	uint8_t msg[6 + 108];
+	uint8_t msg[DIPUSMUX_REQ_HDR + DIPUSMUX_MAXPATH];
 	msg[0] = (uint8_t)(id >> 24);
 	msg[1] = (uint8_t)(id >> 16);
 	msg[2] = (uint8_t)(id >> 8);
 	msg[3] = (uint8_t)id;
 	msg[4] = (uint8_t)(n >> 8);
 	msg[5] = (uint8_t)n;
-	memcpy(msg + 6, path, n);
+	memcpy(msg + DIPUSMUX_REQ_HDR, path, n);
 	int fds[2] = { rfd, wfd };
 	int nfd = rfd == wfd ? 1 : 2;
 	union {
@@ -800,7 +801,7 @@ int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const cha
 		char b[CMSG_SPACE(sizeof fds)];
 	} cm;
 	memset(&cm, 0, sizeof cm);
-	struct iovec iov = { msg, 6 + n };
+	struct iovec iov = { msg, DIPUSMUX_REQ_HDR + n };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
 		             .msg_controllen = CMSG_SPACE(nfd * sizeof(int)) };
 	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
@@ -812,7 +813,7 @@ int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const cha
 	do
 		r = sendmsg(c->mux, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)(6 + n) ? 0 : -1;
+	return r == (ssize_t)(DIPUSMUX_REQ_HDR + n) ? 0 : -1;
 }
 
 static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, int *code, char *text,
@@ -827,7 +828,7 @@ static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, int *code, 
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
-	if (r < 5) {
+	if (r < DIPUSMUX_REPLY_HDR) {
 		/* gone (the client exited) or malformed: no more direct channels */
 		close_fd(&c->mux);
 		return -1;
@@ -835,9 +836,9 @@ static int direct_reply(struct ssh_conn *c, uint32_t *id, int *kind, int *code, 
 	*id = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	*kind = b[4];
 	*code = 0;
-	ssize_t i = 5;
-	if (*kind == SSH_DIRECT_FAILED && r > 5)
-		*code = b[i++];  /* the server's SSH_OPEN_* reason (0: refused by dbclient) */
+	ssize_t i = DIPUSMUX_REPLY_HDR;
+	if (*kind == DIPUSMUX_FAILED && r > i)
+		*code = b[i++];  /* DIPUSMUX_OPEN_*: the server's reason (0: refused by dbclient) */
 	size_t n = 0;
 	for (; i < r && n + 1 < textlen; i++)
 		text[n++] = b[i] >= ' ' && b[i] < 0x7f ? (char)b[i] : '?';

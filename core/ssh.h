@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "remote.h"
+#include "../dbclient/dipusmux.h"
 
 struct loop;
 struct ssh_conn;
@@ -72,18 +73,10 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
  * id to path, relayed to rfd/wfd (one socket: rfd == wfd); the child holds copies,
  * ours stay ours until the reply. 0, or -1 (not sent: use SEP). ssh_direct_replies:
  * when ssh_mux_fd is readable, calls fn for each reply waiting (at most 64 a call):
- * id, kind (SSH_DIRECT_*) and a text; 0, or -1 when the mux is gone (closed and
- * forgotten by lp; no more replies). Ask nothing before SSH_DIRECT_READY came: a
- * client without the feature never answers. */
-#define SSH_DIRECT_READY 0    /* id 0, first: the client takes requests (no other use) */
-#define SSH_DIRECT_OPENED 1   /* the child owns the channel now: close our copies */
-#define SSH_DIRECT_FAILED 2   /* refused (by the server or the child): our copies are intact */
-#define SSH_DIRECT_CLOSED 3   /* an opened channel ended */
-/* SSH_DIRECT_FAILED's code: the server's reason (RFC 4254 5.1), 0 when not the server's */
-#define SSH_OPEN_PROHIBITED 1
-#define SSH_OPEN_CONNECT_FAILED 2
-#define SSH_OPEN_UNKNOWN_CHANNEL_TYPE 3
-#define SSH_OPEN_RESOURCE_SHORTAGE 4
+ * id, kind (DIPUSMUX_*) and a text; 0, or -1 when the mux is gone (closed and
+ * forgotten by lp; no more replies). Ask nothing before DIPUSMUX_READY came: a
+ * client without the feature never answers. The kinds and FAILED's codes are the
+ * wire's own (dipusmux.h, shared with dbclient). */
 typedef void ssh_direct_fn(void *arg, uint32_t id, int kind, int code, const char *text);
 int ssh_mux_fd(const struct ssh_conn *c);
 int ssh_direct_open(struct ssh_conn *c, uint32_t id, int rfd, int wfd, const char *path);

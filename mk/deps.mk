@@ -5,7 +5,7 @@
 # the same CC and flags as dipus:
 #   mbedTLS  -> $(BUILDDIR)/mbedtls/libmbedtls.a  with config/dipus_mbedtls_config.h
 #   dropbear -> $(BUILDDIR)/dropbear/dbclient.o    its client, partially linked (ld -r)
-#               with libtomcrypt/libtommath and core/ssh-alloc.o, ssh-chachapoly.o,
+#               with libtomcrypt/libtommath and dbclient/alloc.o, core/ssh-chachapoly.o,
 #               every global but cli_main renamed dipus_db_*, so it cannot collide
 #               with mbedTLS or dipus.
 # Sub-makes run with MAKEFLAGS cut before its " -- ": our command-line variables
@@ -63,15 +63,16 @@ DB_CONFIGURE  = --disable-zlib --disable-pam --disable-syslog --disable-lastlog 
                 --disable-loginfunc --disable-pututline --disable-pututxline \
                 --disable-harden --enable-bundled-libtom
 
-# dropbear proper, built in a copy of its tree, with files of ours put in:
-# localoptions.h (what is built), and chachapoly.c/.h, whose cipher computes with
+# dropbear proper, built in a copy of its tree, with files of ours put in: the
+# configuration config/dropbear_localoptions.h (what is built), and dbclient/, the
+# embedded client's own code: chachapoly.c/.h, whose cipher computes with
 # core/ssh-chachapoly.c (libtomcrypt's ChaCha20-Poly1305 was the bulk-transfer bottleneck);
-# cli-dipusmux.c, direct-streamlocal channels on request of the parent (core/ssh.c),
-# hooked in by config/dropbear-dipusmux.patch (applied to the copy, Buildroot-style).
-# Its malloc family is renamed to core/ssh-alloc.c's, which keeps freed packet
-# buffers for reuse (musl unmaps every ~35 KB packet buffer on free).
+# cli-dipusmux.c, direct-streamlocal channels on request of the parent (core/ssh.c), with
+# dipusmux.h, the mux wire both include, hooked in by dipusmux.patch (applied to the copy,
+# Buildroot-style). Its malloc family is renamed to dbclient/alloc.c's, which keeps
+# freed packet buffers for reuse (musl unmaps every ~35 KB packet buffer on free).
 DB_ALL        = $(BUILDDIR)/dropbear/dbclient-all.o
-DB_OWN        = $(BUILDDIR)/core/ssh-alloc.o $(BUILDDIR)/core/ssh-chachapoly.o
+DB_OWN        = $(BUILDDIR)/dbclient/alloc.o $(BUILDDIR)/core/ssh-chachapoly.o
 DB_MALLOC     = malloc calloc realloc free
 # configure's --host from the compiler itself (a cross build cannot run its test programs)
 DB_HOST       = $(shell $(CC) -dumpmachine)
@@ -80,17 +81,14 @@ DB_LDFLAGS    = $(SAN_FLAGS) $(LINK_STATIC) $(LDFLAGS)
 # (dropbearmulti is linked only to see that nothing is missing: it needs ssh-chachapoly.o
 # to exist, not to be rebuilt for)
 
-$(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dropbear_chachapoly.c \
-           config/dropbear_chachapoly.h core/ssh-chachapoly.h config/dropbear_cli-dipusmux.c \
-           config/dropbear-dipusmux.patch mk/deps.mk | $(BUILDDIR)/core/ssh-chachapoly.o
+DB_FILES      = chachapoly.c chachapoly.h cli-dipusmux.c dipusmux.h
+$(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h $(DB_FILES:%=dbclient/%) \
+           core/ssh-chachapoly.h dbclient/dipusmux.patch mk/deps.mk | $(BUILDDIR)/core/ssh-chachapoly.o
 	@$(if $(Q),echo "  DROPBEAR $(BUILDDIR)/dropbear (configure, make, ld -r)")
 	$(Q)rm -rf $(DB_TREE) && mkdir -p $(BUILDDIR)/dropbear && cp -a $(DROPBEAR_SRC) $(DB_TREE)
 	$(Q)cp config/dropbear_localoptions.h $(DB_TREE)/localoptions.h
-	$(Q)cp config/dropbear_chachapoly.c $(DB_TREE)/src/chachapoly.c
-	$(Q)cp config/dropbear_chachapoly.h $(DB_TREE)/src/chachapoly.h
-	$(Q)cp core/ssh-chachapoly.h $(DB_TREE)/src/ssh-chachapoly.h
-	$(Q)cp config/dropbear_cli-dipusmux.c $(DB_TREE)/src/cli-dipusmux.c
-	$(Q)patch -s -d $(DB_TREE) -p1 <config/dropbear-dipusmux.patch
+	$(Q)cp $(DB_FILES:%=dbclient/%) core/ssh-chachapoly.h $(DB_TREE)/src/
+	$(Q)patch -s -d $(DB_TREE) -p1 <dbclient/dipusmux.patch
 	$(Q)cd $(DB_TREE) && ./configure --host=$(DB_HOST) CC='$(CC)' AR='$(AR)' RANLIB='$(RANLIB)' \
 	    CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(DEP_CFLAGS)' LDFLAGS='$(DB_LDFLAGS)' \
 	    $(DB_CONFIGURE) >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
@@ -106,7 +104,7 @@ $(DB_ALL): $(DEPS_SRC)/.dropbear.stamp config/dropbear_localoptions.h config/dro
 $(BUILDDIR)/core/ssh-chachapoly.o: OPT_CFLAGS := $(subst -Os,-O2,$(OPT_CFLAGS))
 $(BUILDDIR)/core/ssh-chachapoly.o: mk/deps.mk
 
-# then our two objects joined in (after the renaming: ssh-alloc calls the real malloc),
+# then our two objects joined in (after the renaming: alloc.c calls the real malloc),
 # and every global but the entry point renamed with a prefix. Renamed, not made local:
 # on MIPS, objcopy --localize turns symbols reached through R_MIPS_GOT16 into locals
 # and the final link runs out of GOT space (a BFD internal error).

@@ -1,4 +1,4 @@
-# ssh-direct: dbclient's mux socket ($DIPUS_DBCLIENT_MUX, config/dropbear_cli-dipusmux.c)
+# ssh-direct: dbclient's mux socket ($DIPUS_DBCLIENT_MUX, dbclient/cli-dipusmux.c)
 # driven directly, as core/ssh.c's importer does, against OpenSSH's sshd and dropbear's
 # server: direct-streamlocal channels relayed to handed-over fds (a socketpair end, or
 # two pipes), bytes equal both ways with half-close, OPENED/FAILED/CLOSED replies with

@@ -9,19 +9,12 @@
  *
  * The mux socket: $DIPUS_DBCLIENT_MUX names an inherited AF_UNIX SOCK_SEQPACKET socket
  * (taken and unset before anything forks; watched once user authentication succeeded).
- *   request  u32 id, u16 path_len (big-endian), the remote path (1..107 bytes, no NUL);
- *            SCM_RIGHTS: 1 fd (a socket, both ways; remote EOF = shutdown(SHUT_WR)) or
- *            2 fds (read side, write side; remote EOF closes the write side)
- *   reply    u32 id, u8 kind [, u8 code, ASCII reason]: 0 READY (id 0, once, when
- *            watching starts: the parent asks nothing before), 1 OPENED (the fds are
- *            ours now), 2 FAILED (refused here or by the server; our copies are closed;
- *            code: the server's SSH_OPEN_* reason, RFC 4254 5.1, 0 when refused here),
- *            3 CLOSED (an OPENED channel ended both ways; its fds are closed)
- * At most MUX_MAXCHANS such channels at once; one request per readable event. EOF or an
- * error on the mux socket only stops the watching: open channels run to their end.
+ * Its messages are in dipusmux.h (dbclient/dipusmux.h), which core/ssh.c includes too.
+ * At most DIPUSMUX_MAXCHANS such channels at once; one request per readable event. EOF
+ * or an error on the mux socket only stops the watching: open channels run to their end.
  *
  * Copied into dropbear's tree as src/cli-dipusmux.c by mk/deps.mk; its hooks into
- * dropbear are config/dropbear-dipusmux.patch. */
+ * dropbear are dbclient/dipusmux.patch. */
 #include "includes.h"
 #include "session.h"
 #include "dbutil.h"
@@ -31,19 +24,13 @@
 #include "packet.h"
 #include "ssh.h"
 #include "runopts.h"
+#include "dipusmux.h"
 
 #if DIPUS_CLI_MUX
 
-#define MUX_ENV      "DIPUS_DBCLIENT_MUX"
-#define MUX_MAXCHANS 64
 #ifndef MUX_WINDOW
 #define MUX_WINDOW   (512 * 1024) /* per direct channel; bench/ssh: as fast as 2 MiB */
 #endif
-#define MUX_MAXPATH  107 /* sizeof(sun_path) - 1 */
-#define MUX_READY    0
-#define MUX_OPENED   1
-#define MUX_FAILED   2
-#define MUX_CLOSED   3
 
 struct muxchan {
 	uint32_t id;
@@ -72,8 +59,8 @@ static uint32_t get32(const unsigned char *p) {
 
 /* one reply datagram; a parent that is gone (or not reading) is ignored */
 static void mux_reply(uint32_t id, unsigned char kind, unsigned char code, const char *why) {
-	unsigned char msg[6 + 48];
-	size_t n = 5, len;
+	unsigned char msg[DIPUSMUX_REPLY_HDR + 1 + DIPUSMUX_WHYMAX];
+	size_t n = DIPUSMUX_REPLY_HDR, len;
 
 	if (mux_fd < 0) {
 		return;
@@ -83,7 +70,7 @@ static void mux_reply(uint32_t id, unsigned char kind, unsigned char code, const
 	msg[2] = id >> 8;
 	msg[3] = id;
 	msg[4] = kind;
-	if (kind == MUX_FAILED) {
+	if (kind == DIPUSMUX_FAILED) {
 		msg[n++] = code;  /* a number for the parent to decide on, the words for people */
 	}
 	if (why) {
@@ -98,7 +85,7 @@ static int muxchan_opened(struct Channel *channel) {
 	struct muxchan *mc = channel->typedata;
 
 	mc->opened = 1;
-	mux_reply(mc->id, MUX_OPENED, 0, NULL);
+	mux_reply(mc->id, DIPUSMUX_OPENED, 0, NULL);
 	return 0;
 }
 
@@ -119,7 +106,7 @@ static void muxchan_cleanup(const struct Channel *channel) {
 		return;
 	}
 	if (mc->opened) {
-		mux_reply(mc->id, MUX_CLOSED, 0, NULL);
+		mux_reply(mc->id, DIPUSMUX_CLOSED, 0, NULL);
 	} else {
 		const unsigned char *p = ses.payload ? ses.payload->data + ses.payload_beginning : NULL;
 
@@ -128,7 +115,7 @@ static void muxchan_cleanup(const struct Channel *channel) {
 			r = get32(p + 5);
 			why = reasons[r < 5 ? r : 0];
 		}
-		mux_reply(mc->id, MUX_FAILED, r < 256 ? (unsigned char)r : 0, why);
+		mux_reply(mc->id, DIPUSMUX_FAILED, r < 256 ? (unsigned char)r : 0, why);
 	}
 	m_free(mc);
 	mux_nchans--;
@@ -149,12 +136,12 @@ static const char *mux_check(const unsigned char *req, ssize_t n, int flags,
 	struct stat st;
 	unsigned int i, pathlen;
 
-	if (flags & (MSG_TRUNC | MSG_CTRUNC) || n < 6) {
+	if (flags & (MSG_TRUNC | MSG_CTRUNC) || n < DIPUSMUX_REQ_HDR) {
 		return "bad request";
 	}
 	pathlen = (unsigned int)req[4] << 8 | req[5];
-	if (pathlen < 1 || pathlen > MUX_MAXPATH || (size_t)n != 6 + pathlen
-			|| memchr(req + 6, '\0', pathlen)) {
+	if (pathlen < 1 || pathlen > DIPUSMUX_MAXPATH || (size_t)n != DIPUSMUX_REQ_HDR + pathlen
+			|| memchr(req + DIPUSMUX_REQ_HDR, '\0', pathlen)) {
 		return "bad request: path";
 	}
 	if (nfds != 1 && nfds != 2) {
@@ -169,7 +156,7 @@ static const char *mux_check(const unsigned char *req, ssize_t n, int flags,
 	if (nfds == 1 && (fstat(fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))) {
 		return "bad request: a single fd must be a socket";
 	}
-	if (mux_nchans >= MUX_MAXCHANS) {
+	if (mux_nchans >= DIPUSMUX_MAXCHANS) {
 		return "too many direct channels";
 	}
 	return NULL;
@@ -222,7 +209,7 @@ static const char *mux_open(uint32_t id, const unsigned char *path, unsigned int
 
 /* one request datagram (the listener's acceptor) */
 static void mux_request(const struct Listener *UNUSED(listener), int sock) {
-	unsigned char req[6 + MUX_MAXPATH + 1];
+	unsigned char req[DIPUSMUX_REQ_HDR + DIPUSMUX_MAXPATH + 1];
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(2 * sizeof(int))];
@@ -277,7 +264,7 @@ static void mux_request(const struct Listener *UNUSED(listener), int sock) {
 
 	why = mux_check(req, n, msg.msg_flags, fds, nfds);
 	if (!why) {
-		why = mux_open(get32(req), req + 6, (unsigned int)n - 6, fds, nfds);
+		why = mux_open(get32(req), req + DIPUSMUX_REQ_HDR, (unsigned int)n - DIPUSMUX_REQ_HDR, fds, nfds);
 	}
 	if (why) {
 		TRACE(("dipusmux: request failed: %s", why))
@@ -287,7 +274,7 @@ static void mux_request(const struct Listener *UNUSED(listener), int sock) {
 			}
 		}
 		if (n >= 4) { /* else there is no id to answer */
-			mux_reply(get32(req), MUX_FAILED, 0, why);
+			mux_reply(get32(req), DIPUSMUX_FAILED, 0, why);
 		}
 	}
 }
@@ -296,7 +283,7 @@ static void mux_request(const struct Listener *UNUSED(listener), int sock) {
  * neither the variable nor the fd reaches a child. Not a SEQPACKET AF_UNIX socket:
  * ignored (dbclient behaves as without it). */
 void cli_dipusmux_init(void) {
-	const char *s = getenv(MUX_ENV);
+	const char *s = getenv(DIPUSMUX_ENV);
 	char *end;
 	long fd;
 	int type = 0, domain = 0;
@@ -316,7 +303,7 @@ void cli_dipusmux_init(void) {
 			&& fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0) {
 		mux_fd = (int)fd;
 	}
-	unsetenv(MUX_ENV);
+	unsetenv(DIPUSMUX_ENV);
 }
 
 /* dropbear servers 2024.84 to 2025.88 connect forwarded sockets as root
@@ -357,7 +344,7 @@ void cli_dipusmux_start(void) {
 		return;
 	}
 	/* the parent asks nothing before this: a dbclient without the feature never says it */
-	mux_reply(0, MUX_READY, 0, NULL);
+	mux_reply(0, DIPUSMUX_READY, 0, NULL);
 }
 
 #endif /* DIPUS_CLI_MUX */
