@@ -183,6 +183,10 @@ static void cs_mux_reply(void *arg, uint32_t id, int kind, int code, const char 
 		cs_connect(c);
 	} else if (kind == DIPUSMUX_CLOSED && c->direct == 2) {
 		cs_finish(c, DX_OK, NULL, NULL, NULL);
+	} else if (kind == DIPUSMUX_CUT && c->direct == 2) {
+		/* the session went before the channel's close: what arrived may be short */
+		cs_finish(c, DX_REMOTE, "%s: transfer cut short: the SSH session ended (%s)",
+		          c->uristr, text);
 	}
 }
 

@@ -185,7 +185,9 @@ static void direct_answer(void *arg, uint32_t id, int kind, int code, const char
 		imp->direct_ready = 1;
 		return;
 	}
-	struct direct_req *r = kind == DIPUSMUX_CLOSED ? NULL : direct_take(imp, id);
+	/* an opened channel's end (CLOSED, CUT): dbclient closed its fds, nothing is ours */
+	struct direct_req *r = kind == DIPUSMUX_CLOSED || kind == DIPUSMUX_CUT ? NULL :
+	                       direct_take(imp, id);
 	if (!r)
 		return;
 	if (kind == DIPUSMUX_OPENED) {

@@ -12,6 +12,8 @@
  * Its messages are in dipusmux.h (dbclient/dipusmux.h), which core/ssh.c includes too.
  * At most DIPUSMUX_MAXCHANS such channels at once; one request per readable event. EOF
  * or an error on the mux socket only stops the watching: open channels run to their end.
+ * An open channel ends with CLOSED when the server closed it, with CUT when the SSH
+ * session ended first (dbclient exits: the parent must not take it for the data's end).
  *
  * Copied into dropbear's tree as src/cli-dipusmux.c by mk/deps.mk; its hooks into
  * dropbear are dbclient/dipusmux.patch. */
@@ -40,6 +42,7 @@ struct muxchan {
 static int mux_fd = -1;
 static struct Listener *mux_listener;
 static unsigned int mux_nchans;
+static const char *mux_exit_why;  /* dbclient is exiting: why (cli_dipusmux_exit) */
 
 static int muxchan_opened(struct Channel *channel);
 static void muxchan_cleanup(const struct Channel *channel);
@@ -89,8 +92,10 @@ static int muxchan_opened(struct Channel *channel) {
 	return 0;
 }
 
-/* Called after dropbear closed the channel's fds. Not opened: the server's
- * OPEN_FAILURE is the packet being handled (its reason code after the channel
+/* Called after dropbear closed the channel's fds. Opened: the server's CLOSE came (the
+ * channel's own end), or the session is going down under it (chancleanup on exit: the
+ * data may be cut short, and the parent must not take it for the end). Not opened: the
+ * server's OPEN_FAILURE is the packet being handled (its reason code after the channel
  * number), or the session is going down with the open still pending. */
 static void muxchan_cleanup(const struct Channel *channel) {
 	static const char *const reasons[] = {
@@ -105,8 +110,10 @@ static void muxchan_cleanup(const struct Channel *channel) {
 	if (!mc) {
 		return;
 	}
-	if (mc->opened) {
+	if (mc->opened && channel->recv_close) {
 		mux_reply(mc->id, DIPUSMUX_CLOSED, 0, NULL);
+	} else if (mc->opened) {
+		mux_reply(mc->id, DIPUSMUX_CUT, 0, mux_exit_why ? mux_exit_why : "the SSH session ended");
 	} else {
 		const unsigned char *p = ses.payload ? ses.payload->data + ses.payload_beginning : NULL;
 
@@ -304,6 +311,12 @@ void cli_dipusmux_init(void) {
 		mux_fd = (int)fd;
 	}
 	unsetenv(DIPUSMUX_ENV);
+}
+
+/* From cli_dropbear_exit, before the session's channels are cleaned up: why dbclient
+ * exits (its exit message, which lives until exit), for the CUT of each open channel. */
+void cli_dipusmux_exit(const char *why) {
+	mux_exit_why = why;
 }
 
 /* dropbear servers 2024.84 to 2025.88 connect forwarded sockets as root

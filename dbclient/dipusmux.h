@@ -25,6 +25,9 @@
 #define DIPUSMUX_OPENED 1  /* the channel is open; dbclient holds the fds: close our copies */
 #define DIPUSMUX_FAILED 2  /* refused (by the server or dbclient); dbclient's copies closed */
 #define DIPUSMUX_CLOSED 3  /* an OPENED channel ended both ways (the server's CLOSE came) */
+#define DIPUSMUX_CUT    4  /* an OPENED channel was cut: the SSH session ended before the
+                            * channel did (the data relayed may be short); its fds are
+                            * closed; the reason is dbclient's exit message */
 
 /* FAILED's code: the server's reason (RFC 4254 5.1, SSH_OPEN_*), 0 when refused by
  * dbclient itself */
