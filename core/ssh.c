@@ -1,7 +1,9 @@
 /* ssh.c: the SSH transport: a dbclient (or $DIPUS_SSH) child running
  * "dipus serve --stdio" on the far side, or an importer's control socket
- * (doc/ssh.md). */
+ * (doc/ssh.md): the child, its command line, its direct channels, and why it failed.
+ * The control socket is ssh-ctl.c's, key conversion ssh-key.c's (ssh-int.h). */
 #include "ssh.h"
+#include "ssh-int.h"
 #include "loop.h"
 #include "ns.h"
 #include "util.h"
@@ -60,19 +62,6 @@ void ssh_set_identity(const char *file)
 	identity_opt = file ? xstrdup(file) : NULL;
 }
 
-static const char *local_user(void)
-{
-	static char name[64];
-	if (!name[0]) {
-		struct passwd *pw = getpwuid(geteuid());
-		if (pw && strlen(pw->pw_name) < sizeof name)
-			strcpy(name, pw->pw_name);
-		else
-			snprintf(name, sizeof name, "%u", (unsigned)geteuid());
-	}
-	return name;
-}
-
 static const char *home_dir(void)
 {
 	const char *h = getenv("HOME");
@@ -80,136 +69,6 @@ static const char *home_dir(void)
 		return h;
 	struct passwd *pw = getpwuid(geteuid());
 	return pw ? pw->pw_dir : NULL;
-}
-
-void ssh_canon(const struct remote_uri *u, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "%s@%s:%u", u->user[0] ? u->user : local_user(), u->host,
-	         u->port ? u->port : SSH_DEFAULT_PORT);
-}
-
-/* ---- the control socket -------------------------------------------------------- */
-
-int ssh_ctl_path(const struct remote_uri *u, int create, char *out, size_t outlen,
-                 char *err, size_t errlen)
-{
-	char canon[340];
-	ssh_canon(u, canon, sizeof canon);
-	int ufd = ns_open_dir(NS_USERS, "", create, err, errlen);
-	if (ufd < 0)
-		return -1;
-	if (create && mkdirat(ufd, ".ctl", 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s/users/%s/.ctl: %s", ns_root(), local_user(), strerror(errno));
-		close(ufd);
-		return -1;
-	}
-	int cfd = openat(ufd, ".ctl", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	close(ufd);
-	if (cfd < 0) {
-		snprintf(err, errlen, "%s/users/%s/.ctl: %s", ns_root(), local_user(),
-		         errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)" :
-		         strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	int bad = fstat(cfd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077);
-	close(cfd);
-	if (bad) {
-		snprintf(err, errlen, "%s/users/%s/.ctl: must be a directory owned by %s with mode "
-		         "0700 (fix: chmod 700 it, or remove it)", ns_root(), local_user(), local_user());
-		return -1;
-	}
-	if (xsnprintf(out, outlen, "%s/users/%s/.ctl/ssh-%s", ns_root(), local_user(), canon) ||
-	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		snprintf(err, errlen, "control socket path for %s too long under %s", canon, ns_root());
-		return -1;
-	}
-	return 0;
-}
-
-static int ctl_addr(const char *path, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa->sun_path)
-		return -1;
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
-int ssh_ctl_peer_ok(int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof cr;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return 0;
-	return cr.uid == geteuid();
-}
-
-int ssh_ctl_listen(const struct remote_uri *u, char *path, size_t pathlen, char *err,
-                   size_t errlen)
-{
-	if (ssh_ctl_path(u, 1, path, pathlen, err, errlen) < 0)
-		return -1;
-	struct sockaddr_un sa;
-	if (ctl_addr(path, &sa) < 0) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* a live control socket belongs to another importer: keep it; a dead one goes */
-	int live = ns_probe(path);
-	if (live == 1) {
-		close(fd);
-		snprintf(err, errlen, "%s: another importer holds a session to this host", path);
-		errno = EADDRINUSE;
-		return -1;
-	}
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-	umask(old);
-	if (rc < 0 || listen(fd, 64) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int ctl_connect(const struct remote_uri *u, char *path, size_t pathlen)
-{
-	char err[NS_ERR_MAX];
-	if (ssh_ctl_path(u, 0, path, pathlen, err, sizeof err) < 0)
-		return -1;
-	struct stat st;
-	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
-		return -1;
-	struct sockaddr_un sa;
-	if (ctl_addr(path, &sa) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(fd);
-		return -1;
-	}
-	/* the importer at the other end must be us, too */
-	struct ucred cr;
-	socklen_t len = sizeof cr;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != geteuid()) {
-		close(fd);
-		return -1;
-	}
-	fd_set_nonblock(fd, 1);
-	return fd;
 }
 
 /* ---- command line ---------------------------------------------------------------- */
@@ -271,167 +130,6 @@ static int split_words(const char *s, struct argv_buf *a)
 	return 0;
 }
 
-/* Is this a private key file dbclient can read (dropbear's own format)? OpenSSH and
- * PEM files start with "-----BEGIN"; dropbear's with a 4-byte length of "ssh-..." or
- * "ecdsa-...". */
-static int is_dropbear_key(const char *path, int *openssh)
-{
-	*openssh = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	struct stat st;
-	unsigned char b[16];
-	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, b, sizeof b) : -1;
-	close(fd);
-	if (n < 11)
-		return 0;
-	if (!memcmp(b, "-----BEGIN", 10)) {
-		*openssh = 1;
-		return 0;
-	}
-	unsigned len = (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3];
-	return len > 0 && len < 64 && (!memcmp(b + 4, "ssh-", 4) || !memcmp(b + 4, "ecdsa-", 6));
-}
-
-
-/* ---- OpenSSH ed25519 keys for dbclient ------------------------------------------
- * dbclient reads private keys only in dropbear's format. An unencrypted OpenSSH
- * ed25519 key ("openssh-key-v1", cipher "none") carries the same 64 bytes dropbear
- * wants (seed and public key), so it is rewritten in memory into dropbear's format
- * ("ssh-ed25519" string, then the 64 bytes as a string) in a memfd, which the child
- * reads as /proc/self/fd/N. Nothing is written to disk. Other OpenSSH keys (RSA,
- * ECDSA, encrypted ones) are not converted: doc/ssh.md. */
-
-static int b64val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-	if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-	if (ch == '+') return 62;
-	if (ch == '/') return 63;
-	return -1;
-}
-
-struct rd { const unsigned char *p; size_t left; };
-
-static int rd_u32(struct rd *r, uint32_t *v)
-{
-	if (r->left < 4)
-		return -1;
-	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
-	r->p += 4;
-	r->left -= 4;
-	return 0;
-}
-
-static int rd_str(struct rd *r, const unsigned char **s, uint32_t *len)
-{
-	if (rd_u32(r, len) < 0 || *len > r->left)
-		return -1;
-	*s = r->p;
-	r->p += *len;
-	r->left -= *len;
-	return 0;
-}
-
-static int str_is(const unsigned char *s, uint32_t len, const char *want)
-{
-	return len == strlen(want) && !memcmp(s, want, len);
-}
-
-/* 1: converted into out[83]; 0: not an unencrypted OpenSSH ed25519 key; sets *why for
- * an OpenSSH key that cannot be used. */
-static int openssh_ed25519(const char *path, unsigned char out[83], const char **why)
-{
-	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
-	static const char end[] = "-----END OPENSSH PRIVATE KEY-----";
-	char text[8192];
-	unsigned char bin[6144];
-	int ok = 0;
-	*why = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read_full(fd, text, sizeof text - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = 0;
-	char *b = strstr(text, begin), *e = b ? strstr(b, end) : NULL;
-	if (!b || !e)
-		goto out;
-	size_t nb = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (char *q = b + sizeof begin - 1; q < e; q++) {
-		int v = b64val((unsigned char)*q);
-		if (v < 0)
-			continue;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (nb >= sizeof bin)
-				goto out;
-			bin[nb++] = (unsigned char)(acc >> bits);
-		}
-	}
-	static const char magic[] = "openssh-key-v1";
-	if (nb < sizeof magic || memcmp(bin, magic, sizeof magic))
-		goto out;
-	struct rd r = { bin + sizeof magic, nb - sizeof magic };
-	const unsigned char *cipher, *kdf, *kdfopt, *pub, *priv, *type, *kpub, *kpriv;
-	uint32_t lc, lk, lo, nkeys, lp, lpr, lt, lkp, lkpr, c1, c2;
-	if (rd_str(&r, &cipher, &lc) < 0 || rd_str(&r, &kdf, &lk) < 0 ||
-	    rd_str(&r, &kdfopt, &lo) < 0 || rd_u32(&r, &nkeys) < 0 || nkeys != 1 ||
-	    rd_str(&r, &pub, &lp) < 0 || rd_str(&r, &priv, &lpr) < 0)
-		goto out;
-	if (!str_is(cipher, lc, "none")) {
-		*why = "encrypted with a passphrase, which dipus cannot ask for";
-		goto out;
-	}
-	struct rd pr = { priv, lpr };
-	if (rd_u32(&pr, &c1) < 0 || rd_u32(&pr, &c2) < 0 || c1 != c2 ||
-	    rd_str(&pr, &type, &lt) < 0)
-		goto out;
-	if (!str_is(type, lt, "ssh-ed25519")) {
-		*why = "not ed25519 (only OpenSSH ed25519 keys are converted for dbclient)";
-		goto out;
-	}
-	if (rd_str(&pr, &kpub, &lkp) < 0 || lkp != 32 || rd_str(&pr, &kpriv, &lkpr) < 0 ||
-	    lkpr != 64 || memcmp(kpriv + 32, kpub, 32))
-		goto out;
-	static const unsigned char hdr[] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2',
-	                                     '5', '5', '1', '9', 0, 0, 0, 64 };
-	memcpy(out, hdr, sizeof hdr);
-	memcpy(out + sizeof hdr, kpriv, 64);
-	ok = 1;
-out:
-	explicit_bzero(text, sizeof text);
-	explicit_bzero(bin, sizeof bin);
-	return ok;
-}
-
-/* A memfd holding path's key in dropbear's format, or -1 (not convertible). */
-static int key_memfd(const char *path)
-{
-	unsigned char key[83];
-	const char *why;
-	if (!openssh_ed25519(path, key, &why)) {
-		if (why)
-			msg_debug("%s: %s", path, why);
-		return -1;
-	}
-	int fd = memfd_create("dipus-ssh-key", MFD_CLOEXEC);
-	if (fd >= 0 && write_all(fd, key, sizeof key) != (ssize_t)sizeof key) {
-		close(fd);
-		fd = -1;
-	}
-	explicit_bzero(key, sizeof key);
-	return fd;
-}
-
 #define SSH_MAX_KEYFDS 4
 
 static void add_cmd_text(struct ssh_conn *c, const struct argv_buf *a)
@@ -454,11 +152,11 @@ static void add_cmd_text(struct ssh_conn *c, const struct argv_buf *a)
 static int add_key(struct argv_buf *a, const char *path, int *keyfds, int *nkeyfds)
 {
 	int openssh;
-	if (is_dropbear_key(path, &openssh))
+	if (ssh_key_is_dropbear(path, &openssh))
 		return av_add(a, "-i") | av_add(a, path);
 	if (!openssh || *nkeyfds >= SSH_MAX_KEYFDS)
 		return 0;
-	int fd = key_memfd(path);
+	int fd = ssh_key_memfd(path);
 	if (fd < 0) {
 		msg_debug("%s: OpenSSH format that dbclient cannot read (doc/ssh.md)", path);
 		return 0;
@@ -640,7 +338,7 @@ struct ssh_conn *ssh_open(const struct remote_uri *u, unsigned flags, int *code,
 
 	if (!(flags & SSH_NO_SHARE) && !getenv("DIPUS_SSH_NO_SHARE")) {
 		char path[NS_PATH_MAX + 64];
-		int fd = ctl_connect(u, path, sizeof path);
+		int fd = ssh_ctl_connect(u, path, sizeof path);
 		if (fd >= 0) {
 			c->shared = 1;
 			c->rfd = c->wfd = fd;
@@ -1085,3 +783,4 @@ void ssh_close(struct ssh_conn *c)
 	close_fd(&c->efd);
 	free(c);
 }
+

@@ -1,19 +1,17 @@
-/* tls.c: mbedTLS glue: keys, fingerprints, pins, TLS 1.3 sessions (doc/tls.md).
+/* tls.c: TLS 1.3 sessions over mbedTLS: contexts, the handshake, records (doc/tls.md).
+ * Keys are tls-keys.c's, the pin files tls-pins.c's (tls-int.h joins them).
  *
  * Certificates are self-signed, so X.509 chain building is not the trust decision:
  * the verify callback replaces it with the peer key's fingerprint looked up in
  * known_hosts (client) or authorized_keys (server). mbedTLS insists on a CA chain for
  * required verification; our own certificate stands in, and is never what decides. */
 #include "tls.h"
+#include "tls-int.h"
 #include "tls-suites.h"
 #include "util.h"
 
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS  /* out_left: is an encrypted record still queued */
-#include "mbedtls/base64.h"
-#include "mbedtls/ecp.h"
-#include "mbedtls/entropy.h"
 #include "mbedtls/pk.h"
-#include "mbedtls/sha256.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/x509_crt.h"
 #include "psa/crypto.h"
@@ -26,594 +24,18 @@
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 /* net_sockets.c is not built (dipus brings its own sockets); its codes, for our BIO */
 #define MBEDTLS_ERR_NET_RECV_FAILED -0x004C
 #define MBEDTLS_ERR_NET_SEND_FAILED -0x004E
 
-#define KEY_FILE "key.pem"
-#define CERT_FILE "cert.pem"
-#define PEM_MAX 8192
-
-/* Randomness: PSA's generator, a CTR-DRBG seeded from the kernel (getrandom()) by
- * mbedTLS's entropy module. It is the one every TLS operation uses anyway (ECDHE, ECDSA
- * signatures), and it reseeds itself in a child after fork(): a private DRBG here would
- * not, and two forked processes would then draw the same "random" bytes. */
-static int rng_ready;
-
-static int rng(void *arg, unsigned char *buf, size_t len)
-{
-	(void)arg;
-	return psa_generate_random(buf, len) == PSA_SUCCESS ? 0 : MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
-}
-
-static int rng_init(char *err, size_t errlen)
-{
-	if (rng_ready)
-		return 0;
-	unsigned char probe[16];
-	if (psa_crypto_init() != PSA_SUCCESS || rng(NULL, probe, sizeof probe)) {
-		snprintf(err, errlen, "TLS: cannot initialise the random generator (no entropy?)");
-		return -1;
-	}
-	rng_ready = 1;
-	return 0;
-}
-
-static void tls_strerror(int r, char *buf, size_t len)
-{
-	/* no MBEDTLS_ERROR_C (size): the code, which mbedTLS's headers explain */
-	snprintf(buf, len, "mbedTLS error -0x%04x", (unsigned)-r);
-}
-
-const char *tls_conf_dir(void)
-{
-	static char dir[512];
-	const char *c = getenv("DIPUS_CONF");
-	if (c && *c)
-		return c;
-	if (geteuid() == 0)
-		return "/etc/dipus";
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(geteuid());
-		home = pw ? pw->pw_dir : "/";
-	}
-	snprintf(dir, sizeof dir, "%s/.config/dipus", home);
-	return dir;
-}
-
-static int conf_path(char *buf, size_t len, const char *file, char *err, size_t errlen)
-{
-	if (xsnprintf(buf, len, "%s/%s", tls_conf_dir(), file) == 0)
-		return 0;
-	snprintf(err, errlen, "%s: config dir path too long", tls_conf_dir());
-	return -1;
-}
-
-/* "SHA256:" + base64 (no padding) of the SHA-256 of the SubjectPublicKeyInfo DER. */
-static int pk_fingerprint(mbedtls_pk_context *pk, char fp[TLS_FP_MAX])
-{
-	unsigned char der[512], hash[32], b64[64];
-	int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof der);
-	if (n <= 0)
-		return -1;
-	if (mbedtls_sha256(der + sizeof der - n, n, hash, 0))
-		return -1;
-	size_t olen;
-	if (mbedtls_base64_encode(b64, sizeof b64, &olen, hash, sizeof hash))
-		return -1;
-	while (olen && b64[olen - 1] == '=')
-		olen--;
-	snprintf(fp, TLS_FP_MAX, "SHA256:%.*s", (int)olen, b64);
-	return 0;
-}
-
-int tls_fp_valid(const char *fp)
-{
-	if (strncmp(fp, "SHA256:", 7))
-		return 0;
-	size_t n = 0;
-	for (const char *p = fp + 7; *p; p++, n++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '+' || *p == '/'))
-			return 0;
-	return n == 43;
-}
-
-/* The config dir must not let others swap its files: ours or root's, not writable by
- * group or others (unless sticky, as /tmp: then nobody can replace our files). */
-static int check_dir(const char *d, char *err, size_t errlen)
-{
-	struct stat st;
-	if (lstat(d, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", d, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory%s", d, S_ISLNK(st.st_mode) ? " (a symlink)" : "");
-		errno = EPERM;
-		return -1;
-	}
-	if ((st.st_uid != geteuid() && st.st_uid != 0) || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
-		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could replace "
-		         "its keys and pins; it must be yours and not writable by others (chmod 700 %s)",
-		         d, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), d);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
-/* A private key: a regular file, ours alone (OpenSSH's rule for identity files). */
-static int check_private(int fd, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		errno = EPERM;
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by you (uid %u); a private key must be "
-		         "yours alone", path, (unsigned)st.st_uid, (unsigned)geteuid());
-		errno = EPERM;
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, errlen, "%s: permissions %04o are too open; chmod 600 %s", path,
-		         (unsigned)(st.st_mode & 07777), path);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
-/* A pin file (known_hosts, authorized_keys): whoever can write it decides who is
- * trusted, so only we or root may (sshd's StrictModes rule). */
-static int check_pins(int fd, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		errno = EPERM;
-		return -1;
-	}
-	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could change "
-		         "who is trusted; it must be yours and not writable by others (chmod 644 %s)",
-		         path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
-}
-
-/* Read key.pem (private: checked as OpenSSH checks identity files) or cert.pem into
- * buf, NUL-terminated; returns the length + 1, as PEM parsers want the NUL counted.
- * Never through a symlink. mbedTLS's own file reader is not built in. */
-static int read_pem(const char *path, int private, unsigned char *buf, size_t len, char *err,
-                    size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			snprintf(err, errlen, "%s: no %s; run 'dipus keygen' first", path,
-			         private ? "key" : "certificate");
-		else if (errno == ELOOP)
-			snprintf(err, errlen, "%s: a symlink; it must be a file of its own", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (errno == ELOOP)
-			errno = EPERM;
-		return -1;
-	}
-	if (private && check_private(fd, path, err, errlen) < 0) {
-		close(fd);
-		return -1;
-	}
-	ssize_t n = read_full(fd, buf, len);
-	int e = errno;
-	close(fd);
-	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(e) : "too large");
-		errno = n < 0 ? e : EFBIG;
-		return -1;
-	}
-	buf[n] = 0;
-	return (int)n + 1;
-}
-
-static int load_key(mbedtls_pk_context *pk, char *err, size_t errlen)
-{
-	char path[512];
-	unsigned char pem[PEM_MAX];
-	if (rng_init(err, errlen) < 0 || conf_path(path, sizeof path, KEY_FILE, err, errlen) < 0)
-		return -1;
-	int n = read_pem(path, 1, pem, sizeof pem, err, errlen);
-	if (n < 0)
-		return -1;
-	int r = mbedtls_pk_parse_key(pk, pem, n, NULL, 0, rng, NULL);
-	mbedtls_platform_zeroize(pem, sizeof pem);
-	if (r || !mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY)) {
-		char e[128];
-		tls_strerror(r, e, sizeof e);
-		snprintf(err, errlen, "%s: not a usable EC key (%s); 'dipus keygen -f' makes a new one",
-		         path, r ? e : "wrong type");
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
-
-int tls_key_fingerprint(char fp[TLS_FP_MAX], char *err, size_t errlen)
-{
-	mbedtls_pk_context pk;
-	mbedtls_pk_init(&pk);
-	int r = load_key(&pk, err, errlen);
-	if (r == 0 && pk_fingerprint(&pk, fp) < 0) {
-		snprintf(err, errlen, "cannot compute the key's fingerprint");
-		errno = EINVAL;
-		r = -1;
-	}
-	mbedtls_pk_free(&pk);
-	return r;
-}
-
-/* Write a whole file under a temporary name, then move it into place: rename() when
- * replacing is allowed, link() otherwise (fails with EEXIST if the file appeared). */
-static int write_file(const char *path, const unsigned char *data, size_t len, mode_t mode,
-                      int replace, char *err, size_t errlen)
-{
-	char tmp[600];
-	if (xsnprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) < 0) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0 || fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (replace ? rename(tmp, path) < 0 : link(tmp, path) < 0) {
-		int e = errno;
-		if (e == EEXIST)
-			snprintf(err, errlen, "%s: a key exists already; -f replaces it (peers that pinned "
-			         "it will refuse the new one)", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	if (!replace)
-		unlink(tmp);
-	return 0;
-}
-
-static int ensure_conf_dir(char *err, size_t errlen)
-{
-	const char *d = tls_conf_dir();
-	char parent[512];
-	snprintf(parent, sizeof parent, "%s", d);
-	/* ~/.config may not exist yet */
-	char *s = strrchr(parent, '/');
-	if (s && s != parent) {
-		*s = 0;
-		mkdir(parent, 0700);
-	}
-	if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", d, strerror(errno));
-		return -1;
-	}
-	return check_dir(d, err, errlen);
-}
-
-int tls_keygen(int force, char fp[TLS_FP_MAX], char *err, size_t errlen)
-{
-	char kpath[512], cpath[512];
-	if (rng_init(err, errlen) < 0 || ensure_conf_dir(err, errlen) < 0 ||
-	    conf_path(kpath, sizeof kpath, KEY_FILE, err, errlen) < 0 ||
-	    conf_path(cpath, sizeof cpath, CERT_FILE, err, errlen) < 0)
-		return -1;
-	struct stat st;
-	if (!force && lstat(kpath, &st) == 0) {
-		snprintf(err, errlen, "%s: a key exists already; -f replaces it (peers that pinned "
-		         "it will refuse the new one)", kpath);
-		errno = EEXIST;
-		return -1;
-	}
-	mbedtls_pk_context pk;
-	mbedtls_x509write_cert crt;
-	mbedtls_pk_init(&pk);
-	mbedtls_x509write_crt_init(&crt);
-	unsigned char *pem = xcalloc(1, PEM_MAX);
-	int rc = -1, r;
-	char subject[128];
-	struct utsname u;
-	const char *host = getenv("DIPUS_HOST");
-	if (!host || !*host)
-		host = uname(&u) == 0 ? u.nodename : "dipus";
-	/* a CN with a comma or equals sign would change the name's meaning */
-	snprintf(subject, sizeof subject, "CN=%.60s", host);
-	for (char *p = subject + 3; *p; p++)
-		if (*p == ',' || *p == '=' || *p == '+' || *p == '\\' || *p == '"' || *p == ';' ||
-		    (unsigned char)*p < 0x20)
-			*p = '_';
-	unsigned char serial[16];
-	if ((r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) ||
-	    (r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), rng, NULL)) ||
-	    (r = rng(NULL, serial, sizeof serial)))
-		goto out;
-	serial[0] &= 0x7f;  /* a positive serial */
-	serial[0] |= 0x01;  /* and a 16-byte one */
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &pk);
-	if ((r = mbedtls_x509write_crt_set_subject_name(&crt, subject)) ||
-	    (r = mbedtls_x509write_crt_set_issuer_name(&crt, subject)) ||
-	    (r = mbedtls_x509write_crt_set_serial_raw(&crt, serial, sizeof serial)) ||
-	    (r = mbedtls_x509write_crt_set_validity(&crt, "20250101000000", "20991231235959")) ||
-	    (r = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)))
-		goto out;
-	/* the key first, linked into place without -f, so two keygens never mix a key with
-	 * the other's certificate; tls_ctx_new checks that they belong together */
-	if ((r = mbedtls_pk_write_key_pem(&pk, pem, PEM_MAX)))
-		goto out;
-	if (write_file(kpath, pem, strlen((char *)pem), 0600, force, err, errlen) < 0)
-		goto done;
-	memset(pem, 0, PEM_MAX);
-	if ((r = mbedtls_x509write_crt_pem(&crt, pem, PEM_MAX, rng, NULL)))
-		goto out;
-	if (write_file(cpath, pem, strlen((char *)pem), 0644, 1, err, errlen) < 0)
-		goto done;
-	if (pk_fingerprint(&pk, fp) < 0) {
-		snprintf(err, errlen, "cannot compute the key's fingerprint");
-		goto done;
-	}
-	rc = 0;
-	goto done;
-out: {
-	char e[128];
-	tls_strerror(r, e, sizeof e);
-	snprintf(err, errlen, "key generation failed: %s", e);
-	errno = EIO;
-}
-done:
-	mbedtls_platform_zeroize(pem, PEM_MAX);
-	free(pem);
-	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&pk);
-	return rc;
-}
-
-/* ---- pins ---- */
-
-/* Open a pin file of the config dir and check who may write it. NULL with errno ENOENT
- * if there is none (nothing pinned), else NULL with err. */
-static FILE *open_pins(const char *file, char *path, size_t plen, char *err, size_t errlen)
-{
-	if (conf_path(path, plen, file, err, errlen) < 0)
-		return NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		errno = e;
-		return NULL;
-	}
-	FILE *f = NULL;
-	if (check_pins(fd, path, err, errlen) < 0 || !(f = fdopen(fd, "r"))) {
-		int e = errno;
-		if (!f && e != EPERM)
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-		close(fd);
-		errno = e == ENOENT ? EIO : e;
-		return NULL;
-	}
-	return f;
-}
-
-/* The next line of f, split into its first two blank-separated words (no scanf: it
- * would add 10 KB). A line too long for buf is skipped whole, never read as two lines.
- * Returns the number of words (0 for blank and comment lines), -1 at the end. */
-static int next_pin(FILE *f, char *buf, size_t len, int *lineno, char **a, char **b)
-{
-	for (;;) {
-		if (!fgets(buf, (int)len, f))
-			return -1;
-		++*lineno;
-		size_t n = strlen(buf);
-		if (n == len - 1 && buf[n - 1] != '\n') {
-			int ch;
-			while ((ch = getc(f)) != EOF && ch != '\n')
-				;
-			continue;
-		}
-		char *save;
-		*a = strtok_r(buf, " \t\r\n", &save);
-		if (!*a || **a == '#')
-			return 0;
-		*b = strtok_r(NULL, " \t\r\n", &save);
-		return *b ? 2 : 1;
-	}
-}
-
-/* host:port as pinned: "[v6]:port" and "v6:port" are the same pin, and so are host
- * names that differ only in case. */
-static int same_hostport(const char *a, const char *b)
-{
-	char x[300], y[300];
-	const char *in[2] = { a, b };
-	char *out[2] = { x, y };
-	for (int i = 0; i < 2; i++) {
-		const char *s = in[i];
-		const char *close = s[0] == '[' ? strstr(s, "]:") : NULL;
-		if (close)
-			snprintf(out[i], 300, "%.*s%s", (int)(close - s - 1), s + 1, close + 1);
-		else
-			snprintf(out[i], 300, "%s", s);
-	}
-	return !strcasecmp(x, y);
-}
-
-int tls_known_hosts_check(const char *hostport, const char *fp, char *err, size_t errlen)
-{
-	char path[512], line[512], other[TLS_FP_MAX] = "";
-	FILE *f = open_pins("known_hosts", path, sizeof path, err, errlen);
-	if (!f)
-		return errno == ENOENT ? 1 : -1;
-	int lineno = 0, at = 0, w;
-	char *h, *k;
-	while ((w = next_pin(f, line, sizeof line, &lineno, &h, &k)) >= 0) {
-		if (w != 2 || !same_hostport(h, hostport))
-			continue;
-		if (!strcmp(k, fp)) {
-			fclose(f);
-			return 0;  /* any pin of the host that matches: rotation is pin new, then remove old */
-		}
-		if (!at) {
-			at = lineno;
-			snprintf(other, sizeof other, "%s", k);
-		}
-	}
-	fclose(f);
-	if (!at)
-		return 1;
-	snprintf(err, errlen, "%s: the exporter's key has CHANGED: pinned %s, now %s "
-	         "(if that is expected, remove line %d of %s and run 'dipus trust' again)",
-	         hostport, other, fp, at, path);
-	errno = EPERM;
-	return -1;
-}
-
-int tls_known_hosts_has_fp(const char *fp)
-{
-	char path[512], line[512], err[256];
-	if (!tls_fp_valid(fp))
-		return 0;
-	FILE *f = open_pins("known_hosts", path, sizeof path, err, sizeof err);
-	if (!f)
-		return 0;
-	int lineno = 0, w, rc = 0;
-	char *h, *k;
-	while (!rc && (w = next_pin(f, line, sizeof line, &lineno, &h, &k)) >= 0)
-		rc = w == 2 && !strcmp(k, fp);
-	fclose(f);
-	return rc;
-}
-
-/* Append one line to a pin file of the config dir, made if missing. */
-static int append_pin(const char *file, const char *text, mode_t mode, char *err, size_t errlen)
-{
-	char path[512];
-	if (ensure_conf_dir(err, errlen) < 0 || conf_path(path, sizeof path, file, err, errlen) < 0)
-		return -1;
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (check_pins(fd, path, err, errlen) < 0) {
-		close(fd);
-		return -1;
-	}
-	/* a last line without its newline must not swallow ours */
-	char last = '\n';
-	off_t end = lseek(fd, 0, SEEK_END);
-	if (end > 0 && pread(fd, &last, 1, end - 1) != 1)
-		last = '\n';
-	if ((last != '\n' && write_all(fd, "\n", 1) < 0) || write_all(fd, text, strlen(text)) < 0 ||
-	    fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-int tls_known_hosts_add(const char *hostport, const char *fp, char *err, size_t errlen)
-{
-	for (const char *p = hostport; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '#' || (unsigned char)*p == 0x7f) {
-			snprintf(err, errlen, "%s: not a host:port that can be pinned", hostport);
-			errno = EINVAL;
-			return -1;
-		}
-	if (!*hostport || *hostport == '#' || !tls_fp_valid(fp)) {
-		snprintf(err, errlen, "%s %s: not a host:port and a fingerprint", hostport, fp);
-		errno = EINVAL;
-		return -1;
-	}
-	char line[400];
-	if (xsnprintf(line, sizeof line, "%s %s\n", hostport, fp) < 0) {
-		snprintf(err, errlen, "%s: host name too long", hostport);
-		errno = EINVAL;
-		return -1;
-	}
-	return append_pin("known_hosts", line, 0644, err, errlen);
-}
-
-int tls_authorized(const char *fp, char *err, size_t errlen)
-{
-	char path[512], line[512];
-	FILE *f = open_pins("authorized_keys", path, sizeof path, err, errlen);
-	if (!f)
-		return errno == ENOENT ? 0 : -1;
-	int rc = 0, lineno = 0, w;
-	char *k, *comment;
-	while ((w = next_pin(f, line, sizeof line, &lineno, &k, &comment)) >= 0)
-		if (w >= 1 && !strcmp(k, fp)) {
-			rc = 1;
-			break;
-		}
-	fclose(f);
-	return rc;
-}
-
-int tls_authorize_add(const char *fp, const char *comment, char *err, size_t errlen)
-{
-	if (!tls_fp_valid(fp)) {
-		snprintf(err, errlen, "%s: not a fingerprint (SHA256: and 43 base64 characters, as "
-		         "'dipus keygen -y' prints)", fp);
-		errno = EINVAL;
-		return -1;
-	}
-	char line[400];
-	comment = comment ? comment : "";
-	for (const char *p = comment; *p; p++)
-		if ((unsigned char)*p < ' ' && *p != '\t') {
-			snprintf(err, errlen, "a comment is one line of text");
-			errno = EINVAL;
-			return -1;
-		}
-	int r = tls_authorized(fp, err, errlen);
-	if (r != 0)
-		return r < 0 ? -1 : 1;
-	if (xsnprintf(line, sizeof line, "%s%s%s\n", fp, *comment ? " " : "", comment) < 0) {
-		snprintf(err, errlen, "comment too long");
-		errno = EINVAL;
-		return -1;
-	}
-	return append_pin("authorized_keys", line, 0600, err, errlen);
-}
 
 /* ---- sessions ---- */
 
@@ -669,7 +91,7 @@ static int verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 	if (depth != 0)
 		return 0;
 	char fp[TLS_FP_MAX];
-	if (pk_fingerprint(&crt->pk, fp) < 0) {
+	if (tls_pk_fingerprint(&crt->pk, fp) < 0) {
 		snprintf(c->why, sizeof c->why, "cannot read the peer's key");
 		*flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
 		return 0;
@@ -783,12 +205,12 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 	mbedtls_pk_init(&x->key);
 	char path[512];
 	int r;
-	if (load_key(&x->key, err, errlen) < 0)
+	if (tls_load_key(&x->key, err, errlen) < 0)
 		goto fail;
-	if (conf_path(path, sizeof path, CERT_FILE, err, errlen) < 0)
+	if (tls_conf_path(path, sizeof path, CERT_FILE, err, errlen) < 0)
 		goto fail;
 	unsigned char *pem = xmalloc(PEM_MAX);
-	int n = read_pem(path, 0, pem, PEM_MAX, err, errlen);
+	int n = tls_read_pem(path, 0, pem, PEM_MAX, err, errlen);
 	r = n < 0 ? -1 : mbedtls_x509_crt_parse(&x->cert, pem, (size_t)n);
 	free(pem);
 	if (n < 0)
@@ -799,8 +221,8 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 		goto fail;
 	}
 	/* a certificate of another key would fail every handshake, far from the cause */
-	if (mbedtls_pk_check_pair(&x->cert.pk, &x->key, rng, NULL) || x->cert.next ||
-	    pk_fingerprint(&x->key, x->fp) < 0) {
+	if (mbedtls_pk_check_pair(&x->cert.pk, &x->key, tls_rng, NULL) || x->cert.next ||
+	    tls_pk_fingerprint(&x->key, x->fp) < 0) {
 		snprintf(err, errlen, "%s: not the certificate of key.pem (run 'dipus keygen -f')", path);
 		errno = EINVAL;
 		goto fail;
@@ -817,7 +239,7 @@ struct tls_ctx *tls_ctx_new(enum tls_role role, char *err, size_t errlen)
 	mbedtls_ssl_conf_ciphersuites(&x->conf, tls_suites(role == TLS_SERVER)); /* tls-suites.c */
 	mbedtls_ssl_conf_groups(&x->conf, tls_groups);
 	mbedtls_ssl_conf_sig_algs(&x->conf, tls_sig_algs);
-	mbedtls_ssl_conf_rng(&x->conf, rng, NULL);
+	mbedtls_ssl_conf_rng(&x->conf, tls_rng, NULL);
 	/* required both ways: a server without a client certificate fails the handshake */
 	mbedtls_ssl_conf_authmode(&x->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	/* mbedTLS insists on a CA list for required verification; ours stands in (it is no
@@ -839,14 +261,14 @@ fail:
 int tls_ctx_load_authorized(struct tls_ctx *x, char *err, size_t errlen)
 {
 	char path[512], line[512];
-	FILE *f = open_pins("authorized_keys", path, sizeof path, err, errlen);
+	FILE *f = tls_open_pins("authorized_keys", path, sizeof path, err, errlen);
 	if (!f && errno != ENOENT)
 		return -1;
 	char(*v)[TLS_FP_MAX] = NULL;
 	size_t n = 0, cap = 0;
 	int any = 0, lineno = 0, w;
 	char *k, *comment;
-	while (f && (w = next_pin(f, line, sizeof line, &lineno, &k, &comment)) >= 0) {
+	while (f && (w = tls_next_pin(f, line, sizeof line, &lineno, &k, &comment)) >= 0) {
 		if (w < 1)
 			continue;
 		if (!strcmp(k, "*")) {
@@ -1239,3 +661,4 @@ int tls_peek_is_tls(int fd)
 		return -1;
 	return b == 0x16;
 }
+
