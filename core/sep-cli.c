@@ -37,6 +37,7 @@ struct csess {
 	struct ns_list *out;
 	int count;
 	int fd, stfd;               /* remote_open: the bridged end, the status pipe */
+	int ssh_why;                /* ssh://: how the SEP session failed (sep_xport_ssh_why) */
 	int accepted;
 	struct loop_timer *timer;
 	struct sep_xport *x;        /* the transport */
@@ -221,6 +222,7 @@ static void cs_event(void *arg, int ev, int code, const char *reason)
 		return;
 	}
 	if (ev == SEP_SESSION_CLOSED) {
+		c->ssh_why = sep_xport_ssh_why(code, sep_session_ready(c->s));
 		char why[NS_ERR_MAX];
 		snprintf(why, sizeof why, "%s (%s)", reason && *reason ? reason : "session closed",
 		         sep_code_name(code));
@@ -234,6 +236,7 @@ static void cs_timeout(struct loop *lp, void *arg)
 {
 	struct csess *c = arg;
 	c->timer = NULL;
+	c->ssh_why = sep_xport_ssh_why(SEP_E_TIMEOUT, 0);
 	cs_finish(c, DX_REMOTE, "%s: %s", c->uristr, "no answer in time (SEP handshake)");
 }
 
@@ -309,7 +312,7 @@ static void ssh_reason(struct csess *c)
 	struct ssh_conn *ssh = c->x ? sep_xport_ssh(c->x) : NULL;
 	if (ssh && c->code == DX_REMOTE) {
 		char e[NS_ERR_MAX];
-		c->code = ssh_failed(ssh, c->err, e, sizeof e);
+		c->code = ssh_failed(ssh, c->ssh_why, c->err, e, sizeof e);
 		snprintf(c->err, sizeof c->err, "%s", e);
 	}
 #else

@@ -67,17 +67,13 @@ struct sep_import {
 	struct sep_session *sess;
 	struct loop_timer *fail_timer;
 	char why[NS_ERR_MAX];
+	int why_code;               /* why's SEP_E_* (0: not SEP's) */
 	int warned_limit;
 	int flapping;               /* the last session was lost for the reason logged before */
-	int ctl_fd;                 /* ssh://: the control socket (-1: none) */
-	char ctl_path[NS_PATH_MAX];
-	dev_t ctl_dev;
-	ino_t ctl_ino;
-	struct ctl_peer *ctl_peers;
-	struct ctl_watch *ctl_watches;
+	struct ssh_ctl *ctl;        /* ssh://: the control socket we serve (NULL: none) */
 };
 
-static void imp_failed(struct sep_import *imp, const char *why);
+static void imp_failed(struct sep_import *imp, int sep_code, const char *why);
 static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r);
 
 /* ---- SEP glue ---- */
@@ -361,62 +357,23 @@ size_t sep_import_count(const struct sep_import *imp)
 }
 
 
-/* ---- ssh:// session sharing: the control socket (doc/ssh.md) ----
+/* ---- ssh:// session sharing: the control socket (doc/ssh.md, core/ssh-ctl.c) ----
  * Local SEP clients of the same user (dcat/dls ssh://) reach the remote through our
- * session: LIST and WATCH are answered from the mirror (what the WATCH on the remote
- * reported, i.e. what matches our PREFIX), CONNECT opens a channel on the SSH session
- * joined through a socketpair to the client's channel, each leg with its own credit. */
+ * session: ssh-ctl answers LIST and WATCH from the mirror (what the WATCH on the remote
+ * reported, i.e. what matches our PREFIX); CONNECT opens a channel on the SSH session
+ * (a direct channel when exactly one service matches) joined through a socketpair to
+ * the client's channel, each leg with its own credit. */
 #if ENABLE_SSH
-struct ctl_watch {
-	struct sep_session *s;
-	uint32_t chan;
-	char q[NS_PATH_MAX];
-	struct ctl_watch *next;
-};
-
-struct ctl_peer {
-	struct sep_import *imp;
-	int fd;
-	struct sep_session *s;
-	struct loop_timer *free_timer;
-	struct ctl_peer *next;
-};
-
-static int ctl_match(const char *q, const struct ns_service *r)
+static void ctl_each(void *arg, void (*fn)(void *fnarg, const struct ns_service *s), void *fnarg)
 {
-	if (!q || !*q)
-		return 1;
-	if (!strcmp(q, r->rel))
-		return 1;
-	return ns_match(q, r) == 1;
-}
-
-static int ctl_list(void *arg, const char *query, struct ns_list *out, int *code, char *err,
-                    size_t errlen)
-{
-	struct ctl_peer *cp = arg;
-	if (sep_svr_check_query(query, err, errlen) < 0) {
-		*code = SEP_E_BADQUERY;
-		return -1;
-	}
-	int n = 0;
-	for (struct proxy *p = cp->imp->proxies; p; p = p->next) {
-		if (!ctl_match(query, &p->remote))
-			continue;
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 16;
-			out->v = xrealloc(out->v, out->cap * sizeof *out->v);
-		}
-		out->v[out->n++] = p->remote;
-		n++;
-	}
-	return n;
+	struct sep_import *imp = arg;
+	for (struct proxy *p = imp->proxies; p; p = p->next)
+		fn(fnarg, &p->remote);
 }
 
 static int ctl_connect(void *arg, const char *query, int *code, char *err, size_t errlen)
 {
-	struct ctl_peer *cp = arg;
-	struct sep_import *imp = cp->imp;
+	struct sep_import *imp = arg;
 	int sp[2];
 	if (!imp->sess || imp->state != IMP_UP) {
 		*code = SEP_E_SHUTDOWN;
@@ -428,20 +385,18 @@ static int ctl_connect(void *arg, const char *query, int *code, char *err, size_
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-#if ENABLE_SSH
 	/* exactly one service matches in our mirror: a direct channel to it, as for the
 	 * proxies (more than one: serve's CONNECT picks, in its resolver order) */
 	struct proxy *only = NULL;
 	int matches = 0;
 	for (struct proxy *p = imp->proxies; p && matches < 2; p = p->next) {
-		if (ctl_match(query, &p->remote)) {
+		if (ssh_ctl_match(query, &p->remote)) {
 			only = p;
 			matches++;
 		}
 	}
 	if (matches == 1 && direct_try(imp, &only->remote, sp[1]) == 0)
 		return sp[0];
-#endif
 	if (!sep_connect_sock(imp->sess, query, sp[1], chan_event, imp)) {
 		close(sp[0]);
 		close(sp[1]);
@@ -452,154 +407,31 @@ static int ctl_connect(void *arg, const char *query, int *code, char *err, size_
 	return sp[0];
 }
 
-static int ctl_watch_start(void *arg, struct sep_session *s, uint32_t chan, const char *query,
-                           int *code, char *err, size_t errlen)
-{
-	struct ctl_peer *cp = arg;
-	if (sep_svr_check_query(query, err, errlen) < 0) {
-		*code = SEP_E_BADQUERY;
-		return -1;
-	}
-	struct ctl_watch *w = xcalloc(1, sizeof *w);
-	w->s = s;
-	w->chan = chan;
-	snprintf(w->q, sizeof w->q, "%s", query ? query : "");
-	for (struct proxy *p = cp->imp->proxies; p; p = p->next)
-		if (ctl_match(w->q, &p->remote))
-			sep_watch_event(s, chan, SEP_REC_PRESENT, &p->remote);
-	sep_watch_event(s, chan, SEP_REC_SYNC, NULL);
-	w->next = cp->imp->ctl_watches;
-	cp->imp->ctl_watches = w;
-	return 0;
-}
-
-static void ctl_watch_stop(void *arg, struct sep_session *s, uint32_t chan)
-{
-	struct ctl_peer *cp = arg;
-	for (struct ctl_watch **pp = &cp->imp->ctl_watches; *pp; pp = &(*pp)->next)
-		if ((*pp)->s == s && (*pp)->chan == chan) {
-			struct ctl_watch *w = *pp;
-			*pp = w->next;
-			free(w);
-			return;
-		}
-}
-
-static const struct sep_server_ops ctl_ops = {
-	.list = ctl_list,
-	.connect = ctl_connect,
-	.watch_start = ctl_watch_start,
-	.watch_stop = ctl_watch_stop,
-};
+static const struct ssh_ctl_ops ctl_ops = { .each = ctl_each, .connect = ctl_connect };
 
 static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r)
 {
-	for (struct ctl_watch *w = imp->ctl_watches; w; w = w->next)
-		if (ctl_match(w->q, r))
-			sep_watch_event(w->s, w->chan, appeared ? SEP_REC_APPEARED : SEP_REC_VANISHED, r);
-}
-
-static void ctl_peer_free(struct ctl_peer *cp)
-{
-	struct sep_import *imp = cp->imp;
-	for (struct ctl_peer **pp = &imp->ctl_peers; *pp; pp = &(*pp)->next)
-		if (*pp == cp) {
-			*pp = cp->next;
-			break;
-		}
-	if (cp->free_timer)
-		loop_timer_cancel(imp->lp, cp->free_timer);
-	for (struct ctl_watch **pp = &imp->ctl_watches; *pp;) {
-		if ((*pp)->s == cp->s) {
-			struct ctl_watch *w = *pp;
-			*pp = w->next;
-			free(w);
-		} else
-			pp = &(*pp)->next;
-	}
-	if (cp->s)
-		sep_session_free(cp->s);
-	close(cp->fd);
-	free(cp);
-}
-
-static void ctl_peer_free_later(struct loop *lp, void *arg)
-{
-	struct ctl_peer *cp = arg;
-	cp->free_timer = NULL;
-	ctl_peer_free(cp);
-}
-
-static void ctl_peer_event(void *arg, int ev, int code, const char *reason)
-{
-	struct ctl_peer *cp = arg;
-	if (ev == SEP_SESSION_CLOSED && !cp->free_timer)
-		cp->free_timer = loop_timer(cp->imp->lp, 0, ctl_peer_free_later, cp);
-}
-
-static void ctl_accept(struct loop *lp, int lfd, unsigned events, void *arg)
-{
-	struct sep_import *imp = arg;
-	for (int i = 0; i < 16; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (!ssh_ctl_peer_ok(fd)) {
-			msg("%s: control socket: a peer of another user; dropped", imp->uristr);
-			close(fd);
-			continue;
-		}
-		struct ctl_peer *cp = xcalloc(1, sizeof *cp);
-		cp->imp = imp;
-		cp->fd = fd;
-		struct sep_io io;
-		sep_io_fd(&io, fd, fd);
-		struct sep_limits lim;
-		sep_limits_default(&lim);
-		cp->s = sep_session_new(lp, &io, 1, &lim, &ctl_ops, cp, ns_host(), ctl_peer_event, cp);
-		if (!cp->s) {
-			close(fd);
-			free(cp);
-			continue;
-		}
-		cp->next = imp->ctl_peers;
-		imp->ctl_peers = cp;
-	}
+	ssh_ctl_notify(imp->ctl, appeared, r);
 }
 
 static void ctl_start(struct sep_import *imp)
 {
-	if (!imp->ssh || ssh_shared(imp->ssh) || imp->ctl_fd >= 0)
+	if (!imp->ssh || ssh_shared(imp->ssh) || imp->ctl)
 		return;
 	char err[NS_ERR_MAX];
-	imp->ctl_fd = ssh_ctl_listen(&imp->uri, imp->ctl_path, sizeof imp->ctl_path, err, sizeof err);
-	if (imp->ctl_fd < 0) {
+	imp->ctl = ssh_ctl_start(imp->lp, &imp->uri, imp->uristr, &ctl_ops, imp, err, sizeof err);
+	if (!imp->ctl) {
 		if (errno != EADDRINUSE)
 			msg("%s: no session sharing: %s", imp->uristr, err);
 		else
 			msg_debug("%s: %s", imp->uristr, err);
-		return;
 	}
-	struct stat st;
-	if (lstat(imp->ctl_path, &st) == 0) {
-		imp->ctl_dev = st.st_dev;
-		imp->ctl_ino = st.st_ino;
-	}
-	loop_watch(imp->lp, imp->ctl_fd, LOOP_IN, ctl_accept, imp);
 }
 
 static void ctl_stop(struct sep_import *imp)
 {
-	while (imp->ctl_peers)
-		ctl_peer_free(imp->ctl_peers);
-	if (imp->ctl_fd >= 0) {
-		loop_unwatch(imp->lp, imp->ctl_fd);
-		close(imp->ctl_fd);
-		imp->ctl_fd = -1;
-		struct stat st;
-		if (lstat(imp->ctl_path, &st) == 0 && st.st_dev == imp->ctl_dev && st.st_ino == imp->ctl_ino)
-			unlink(imp->ctl_path);
-	}
+	ssh_ctl_stop(imp->ctl);
+	imp->ctl = NULL;
 }
 #else
 static void ctl_notify(struct sep_import *imp, int appeared, const struct ns_service *r) {}
@@ -633,15 +465,17 @@ static void imp_teardown(struct sep_import *imp)
 	imp->x = NULL;
 }
 
-/* The session or the attempt failed: log once per change of reason, back off, retry. */
-static void imp_failed(struct sep_import *imp, const char *why)
+/* The session or the attempt failed (sep_code: SEP_E_*, 0 when not SEP's): log once per
+ * change of reason, back off, retry. */
+static void imp_failed(struct sep_import *imp, int sep_code, const char *why)
 {
 	char reason[NS_ERR_MAX];
 	snprintf(reason, sizeof reason, "%s", why && *why ? why : "connection lost");
 #if ENABLE_SSH
 	if (imp->ssh) {
 		char e[NS_ERR_MAX];
-		ssh_failed(imp->ssh, reason, e, sizeof e);
+		ssh_failed(imp->ssh, sep_xport_ssh_why(sep_code, imp->sess && sep_session_ready(imp->sess)),
+		           reason, e, sizeof e);
 		snprintf(reason, sizeof reason, "%s", e);
 	}
 #endif
@@ -671,7 +505,7 @@ static void imp_hs_timeout(struct loop *lp, void *arg)
 {
 	struct sep_import *imp = arg;
 	imp->hs_timer = NULL;
-	imp_failed(imp, "connect or handshake timed out");
+	imp_failed(imp, SEP_E_TIMEOUT, "connect or handshake timed out");
 }
 #endif
 
@@ -679,7 +513,7 @@ static void imp_xport_ready(void *arg, int code, int kind, const struct sep_io *
 {
 	struct sep_import *imp = arg;
 	if (code != DX_OK) {
-		imp_failed(imp, err);
+		imp_failed(imp, 0, err);
 		return;
 	}
 	imp->io = *io;
@@ -718,7 +552,7 @@ static void imp_fail_later(struct loop *lp, void *arg)
 {
 	struct sep_import *imp = arg;
 	imp->fail_timer = NULL;
-	imp_failed(imp, imp->why);
+	imp_failed(imp, imp->why_code, imp->why);
 }
 
 static void imp_record(void *arg, int event, const struct ns_service *s, int code, const char *text)
@@ -741,6 +575,7 @@ static void imp_record(void *arg, int event, const struct ns_service *s, int cod
 	case SEP_REC_ERROR:
 		/* the watch ended: without it we are not live; start over */
 		if (!imp->fail_timer) {
+			imp->why_code = code;
 			snprintf(imp->why, sizeof imp->why, "watch ended: %s%s%s",
 			         text && *text ? text : "", text && *text ? ": " : "", sep_code_name(code));
 			imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
@@ -763,12 +598,14 @@ static void imp_session_event(void *arg, int ev, int code, const char *reason)
 			msg("%s: connected to %s", imp->uristr, sep_peer_host(imp->sess));
 		ctl_start(imp);
 		if (!sep_watch(imp->sess, imp->uri.query, imp_record, imp)) {
+			imp->why_code = 0;
 			snprintf(imp->why, sizeof imp->why, "cannot start WATCH");
 			imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
 		}
 		return;
 	}
 	if (ev == SEP_SESSION_CLOSED && !imp->fail_timer) {
+		imp->why_code = code;
 		snprintf(imp->why, sizeof imp->why, "%s%s%s", reason && *reason ? reason : "closed",
 		         code ? ": " : "", code ? sep_code_name(code) : "");
 		imp->fail_timer = loop_timer(imp->lp, 0, imp_fail_later, imp);
@@ -782,7 +619,7 @@ static void imp_session_start(struct sep_import *imp)
 	sep_limits_default(&lim);
 	imp->sess = sep_session_new(imp->lp, &imp->io, 0, &lim, NULL, NULL, ns_host(), imp_session_event, imp);
 	if (!imp->sess)
-		imp_failed(imp, "cannot start a SEP session");
+		imp_failed(imp, 0, "cannot start a SEP session");
 }
 
 struct sep_import *sep_import_start(struct loop *lp, const char *uri, enum ns_scope scope,
@@ -829,7 +666,6 @@ struct sep_import *sep_import_start_fp(struct loop *lp, const char *uri, enum ns
 	imp->scope = scope;
 	imp->mode = scope == NS_USERS ? 0600 : 0666;
 	imp->flags = flags;
-	imp->ctl_fd = -1;
 #if ENABLE_SSH
 	imp->mux_fd = -1;
 #endif

@@ -289,3 +289,20 @@ const char *sep_xport_hostport(const struct sep_xport *x) { return x->hostport; 
 int sep_xport_fd(const struct sep_xport *x) { return x->fd; }
 struct tls_conn *sep_xport_tls(const struct sep_xport *x) { return x->tls; }
 struct ssh_conn *sep_xport_ssh(const struct sep_xport *x) { return x->ssh; }
+
+int sep_xport_ssh_why(int sep_code, int ready)
+{
+#if ENABLE_SSH
+	if (sep_code == SEP_E_TIMEOUT)
+		return SSH_WHY_TIMEOUT;
+	if (sep_code == SEP_E_VERSION)
+		return SSH_WHY_VERSION;
+	if (sep_code == SEP_E_PROTOCOL && !ready)
+		return SSH_WHY_NOT_SEP;  /* its first bytes were not SEP's preface */
+	return SSH_WHY_ENDED;
+#else
+	(void)sep_code;
+	(void)ready;
+	return 0;
+#endif
+}

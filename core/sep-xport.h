@@ -52,6 +52,11 @@ struct ssh_conn *sep_xport_ssh(const struct sep_xport *x);  /* NULL unless ssh:/
 /* The sep_io over a TLS session on fd (the one place it is built). */
 void sep_io_tls(struct sep_io *io, struct tls_conn *c, int fd);
 
+/* How a SEP session over ssh:// failed, for ssh_failed: a SEP_E_* code (0: none, the
+ * transport ended), and whether HELLO had been exchanged -> an enum ssh_why (ssh.h).
+ * The one place SEP's codes become SSH's classification: a code, never the words. */
+int sep_xport_ssh_why(int sep_code, int ready);
+
 /* errno of a failure -> the DX_* exit code (keys refused by us: DX_REFUSED). */
 int sep_xport_code(int kind);
 

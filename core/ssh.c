@@ -631,7 +631,8 @@ static int exited(const struct ssh_conn *c, int *code)
 	return 1;
 }
 
-static int classify(struct ssh_conn *c, const char *why, char *err, size_t errlen)
+static int classify(struct ssh_conn *c, enum ssh_why kind, const char *why, char *err,
+                    size_t errlen)
 {
 	char line[512];
 	char text[SSH_ERRBUF + 1];
@@ -688,20 +689,21 @@ static int classify(struct ssh_conn *c, const char *why, char *err, size_t errle
 		         "failed (exit %d%s%s)", c->target, c->remote_cmd, st, line[0] ? ": " : "", line);
 		return DX_REMOTE;
 	}
-	if (w && (has(w, "version") || has(w, "too old"))) {
+	if (kind == SSH_WHY_VERSION) {
 		snprintf(err, errlen, "%s: the remote dipus speaks another SEP version (too old or "
-		         "too new): %s (ran '%s')", c->target, w, c->remote_cmd);
+		         "too new): %s (ran '%s')", c->target, w ? w : "version mismatch", c->remote_cmd);
 		return DX_REMOTE;
 	}
-	if (w && has(w, "does not speak SEP")) {
+	if (kind == SSH_WHY_NOT_SEP) {
 		snprintf(err, errlen, "%s: '%s' on the remote does not speak SEP (not dipus serve? "
 		         "output from the remote shell's startup files?)%s%s", c->target, c->remote_cmd,
 		         line[0] ? ": " : "", line);
 		return DX_REMOTE;
 	}
-	if (w && has(w, "timed out")) {
+	if (kind == SSH_WHY_TIMEOUT) {
 		snprintf(err, errlen, "%s: %s%s%s (host unreachable, not an SSH server, or a slow "
-		         "remote; ran: %s)", c->target, w, line[0] ? ": " : "", line, c->cmd);
+		         "remote; ran: %s)", c->target, w ? w : "timed out", line[0] ? ": " : "", line,
+		         c->cmd);
 		return DX_REMOTE;
 	}
 	if (gone && st != 0) {
@@ -720,7 +722,8 @@ static int classify(struct ssh_conn *c, const char *why, char *err, size_t errle
 	return DX_REMOTE;
 }
 
-int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen)
+int ssh_failed(struct ssh_conn *c, enum ssh_why kind, const char *why, char *err,
+               size_t errlen)
 {
 	if (c->shared) {
 		snprintf(err, errlen, "%s: %s (through the importer's shared session)", c->target,
@@ -730,8 +733,8 @@ int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen)
 	/* the far side may still be talking: stop it, then read its last words */
 	close_fd(&c->wfd);
 	ssh_detach(c);
-	stop_child(c, why && strstr(why, "timed out") ? 0 : 1500);
-	return classify(c, why, err, errlen);
+	stop_child(c, kind == SSH_WHY_TIMEOUT ? 0 : 1500);
+	return classify(c, kind, why, err, errlen);
 }
 
 int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t errlen)
@@ -742,7 +745,7 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
 		if (now >= end) {
 			char why[64];
 			snprintf(why, sizeof why, "timed out: no answer within %u s", (ms + 999) / 1000);
-			*code = ssh_failed(c, why, err, errlen);
+			*code = ssh_failed(c, SSH_WHY_TIMEOUT, why, err, errlen);
 			return -1;
 		}
 		struct pollfd p[2] = { { .fd = c->rfd, .events = POLLIN },
@@ -760,7 +763,7 @@ int ssh_wait_ready(struct ssh_conn *c, unsigned ms, int *code, char *err, size_t
 			int avail = 0;
 			if (ioctl(c->rfd, FIONREAD, &avail) == 0 && avail > 0)
 				return 0;
-			*code = ssh_failed(c, NULL, err, errlen);
+			*code = ssh_failed(c, SSH_WHY_ENDED, NULL, err, errlen);
 			return -1;
 		}
 	}

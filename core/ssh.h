@@ -18,7 +18,8 @@
  *     ... run SEP over ssh_rfd(c) / ssh_wfd(c) (nonblocking; the same socket when
  *         ssh_shared(c)) with a bounded handshake time ...
  *     on any failure of the session (EOF, error, handshake timeout, version mismatch):
- *     code = ssh_failed(c, sep_reason, err, sizeof err);  -> a clear, classified reason
+ *     code = ssh_failed(c, SSH_WHY_*, sep_reason, err, sizeof err);  -> a clear,
+ *         classified reason
  *     ssh_close(c);   (kills and reaps the child)
  *
  * Errors are complete reasons without the "dipus: applet: " prefix, starting with the
@@ -87,11 +88,19 @@ int ssh_direct_replies(struct ssh_conn *c, struct loop *lp, ssh_direct_fn *fn, v
 void ssh_attach(struct ssh_conn *c, struct loop *lp);
 void ssh_detach(struct ssh_conn *c);
 
-/* The session over this transport failed: why is the SEP layer's reason (may be NULL
- * or ""; e.g. "version mismatch: ..." or "handshake timed out"). Stops the child
- * (closes its stdin, waits a little, then kills it), reads its stderr and exit status,
- * and writes the most precise reason it can into err. Returns the DX_* code. */
-int ssh_failed(struct ssh_conn *c, const char *why, char *err, size_t errlen);
+/* The session over this transport failed: kind is what the SEP layer knows of it (a
+ * code, never decided from its words), why its reason (may be NULL or ""; e.g.
+ * "version mismatch: ..."). Stops the child (closes its stdin, waits a little, or not
+ * at all after a timeout, then kills it), reads its stderr and exit status, and writes
+ * the most precise reason it can into err. Returns the DX_* code. */
+enum ssh_why {
+	SSH_WHY_ENDED = 0,  /* the session ended or broke: the child's own words tell why */
+	SSH_WHY_TIMEOUT,    /* no answer in time: the child is stopped at once */
+	SSH_WHY_VERSION,    /* the far side speaks another SEP version */
+	SSH_WHY_NOT_SEP,    /* the far side does not speak SEP (its first bytes were not) */
+};
+int ssh_failed(struct ssh_conn *c, enum ssh_why kind, const char *why, char *err,
+               size_t errlen);
 
 /* Close the descriptors, stop and reap the child, free c. NULL is fine. */
 void ssh_close(struct ssh_conn *c);
@@ -101,13 +110,28 @@ void ssh_close(struct ssh_conn *c);
  * symlink). 0, or -1 with err. */
 int ssh_ctl_path(const struct remote_uri *u, int create, char *out, size_t outlen,
                  char *err, size_t errlen);
-/* Listen on u's control socket for an importer that holds a session (0600; a live
- * socket of another importer is not replaced: -1 with errno EADDRINUSE). Returns a
- * listening fd (nonblocking, cloexec) and fills path, or -1 with err. */
-int ssh_ctl_listen(const struct remote_uri *u, char *path, size_t pathlen, char *err,
-                   size_t errlen);
-/* Accepted peers of a control socket must be this user: 1 if fd's peer uid is ours. */
-int ssh_ctl_peer_ok(int fd);
+/* The importer's half: publish u's control socket (0600, in users/<me>/.ctl, by
+ * ns_publish's rules: a live one of another importer is never replaced: NULL with errno
+ * EADDRINUSE) and serve SEP on it to local clients of this user: LIST and WATCH from
+ * the services ops->each reports, CONNECT through ops->connect. label names it in
+ * messages. NULL with err when it cannot. */
+struct ns_service;
+struct ssh_ctl;
+struct ssh_ctl_ops {
+	/* call fn(fnarg, s) for each service the session mirrors */
+	void (*each)(void *arg, void (*fn)(void *fnarg, const struct ns_service *s), void *fnarg);
+	/* CONNECT query over the session: a socket that is ours alone, or -1 with *code
+	 * (SEP_E_*) and err */
+	int (*connect)(void *arg, const char *query, int *code, char *err, size_t errlen);
+};
+struct ssh_ctl *ssh_ctl_start(struct loop *lp, const struct remote_uri *u, const char *label,
+                              const struct ssh_ctl_ops *ops, void *arg, char *err, size_t errlen);
+/* A mirrored service appeared (1) or vanished (0): tell the clients' WATCHes. */
+void ssh_ctl_notify(struct ssh_ctl *c, int appeared, const struct ns_service *s);
+/* Does a client's query match s (its rel exactly, or as the resolver matches)? */
+int ssh_ctl_match(const char *q, const struct ns_service *s);
+/* Close the clients' sessions and unpublish (NULL is fine). */
+void ssh_ctl_stop(struct ssh_ctl *c);
 
 /* "user@host:port" as used in names and messages (user and port filled in with the
  * defaults: the local user name and 22). */

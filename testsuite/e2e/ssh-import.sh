@@ -1,8 +1,8 @@
 # ssh-import: live "dipus import ssh://" against sshd and dropbear: proxies appear in
 # users/<me>/ (0700) and follow the remote; another local user cannot use them; one
 # SSH session carries many concurrent channels; a second dcat/dls to the same host
-# shares the importer's session through its control socket; ssh-importer does several
-# hosts at once.
+# shares the importer's session through its control socket, which replaces a dead one
+# and is removed at exit; ssh-importer does several hosts at once.
 # timeout: 600
 . "$TOP/testsuite/lib.sh"
 . "$TOP/testsuite/e2e/ssh-lib.inc"
@@ -27,6 +27,12 @@ for server in sshd dropbear; do
 	U=ssh://$SSH_USER@127.0.0.1:$PORT
 	use_dbclient
 	before=$(serves)
+	CTL=$UDIR/.ctl/ssh-$SSH_USER@127.0.0.1:$PORT
+	# a dead control socket (an importer killed before it could remove it): the next
+	# importer replaces it, and the sharing checks below see that it did
+	if [ $server = dropbear ] && [ -d "$UDIR/.ctl" ]; then
+		python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$CTL"
+	fi
 	spawn "$DIPUS" import "$U"
 	IMP=$SPAWNED
 	if wait_for 20 sh -c "find '$UDIR' -name 'echo.*' -type s | grep -q ."; then
@@ -75,7 +81,6 @@ for server in sshd dropbear; do
 	run "$DIPUS" dls "$U"
 	expect_grep "ssh-import/$server/second-dls" 'echo' "$OUT"
 	# ... shares the importer's session through its control socket (doc/ssh.md)
-	CTL=$UDIR/.ctl/ssh-$SSH_USER@127.0.0.1:$PORT
 	if [ -S "$CTL" ]; then
 		expect_grep "ssh-import/$server/shared-no-new-handshake" 'sharing the session' "$DCAT_ERR"
 		expect_eq "ssh-import/$server/still-one-ssh-session" 1 "$(( $(serves) - before ))"
@@ -89,6 +94,8 @@ for server in sshd dropbear; do
 	kill -TERM "$IMP" 2>/dev/null
 	if wait_for 10 sh -c "! find '$UDIR' -name 'echo.*' -type s | grep -q ."; then pass "ssh-import/$server/proxies-removed-at-exit"
 	else fail "ssh-import/$server/proxies-removed-at-exit" "proxy left behind"; fi
+	if wait_for 10 test ! -e "$CTL"; then pass "ssh-import/$server/control-socket-removed-at-exit"
+	else fail "ssh-import/$server/control-socket-removed-at-exit" "$CTL left behind"; fi
 	kill -KILL -- -"$IMP" 2>/dev/null
 	wait_for 10 sh -c "[ \$(ps -u $SSH_USER -o args= | grep -c '[s]erve --stdio') -le $before ]"
 	expect_eq "ssh-import/$server/remote-serve-ended" "$before" "$(serves)"
