@@ -46,9 +46,6 @@
 #pragma weak mdns_browse
 #pragma weak mdns_free
 #endif
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define SEP_VERSIONS STR(SEP_VERSION_MIN) "-" STR(SEP_VERSION_MAX)   /* TXT sep= */
 
 const char dipusd_usage[] =
 	"usage: dipusd [-f FILE] [-S] [-v] [-d FD] [-p PIDFILE] [-t]\n"

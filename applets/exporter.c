@@ -24,9 +24,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define SEP_VERSIONS STR(SEP_VERSION_MIN) "-" STR(SEP_VERSION_MAX)   /* TXT sep= */
 
 const char exporter_usage[] =
 	"usage: dipus exporter [--listen ADDR:PORT]... [--plaintext] [-u USER] [--max-peers N]\n"

@@ -7,7 +7,7 @@
 #include "sep-svr.h"
 #include "sep-tcp.h"
 #include "sep-xport.h"
-#include "sep.h"
+#include "sep-wire.h"
 #include "util.h"
 #if ENABLE_TLS
 #include "tls.h"

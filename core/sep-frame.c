@@ -2,7 +2,7 @@
  * state: what the fuzzer drives hardest. All integers are big-endian. Parsers check
  * every length against the frame before touching a byte and return NULL or the reason
  * the frame is malformed (a static string, the session puts it into its GOAWAY). */
-#include "sep.h"
+#include "sep-wire.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * kept, never more than the channel's window (the peer may never send beyond it).
  * A descriptor is registered on the loop only while we want something from it, so
  * a hung-up socket of a stalled channel cannot wake the loop again and again. */
-#include "sep.h"
+#include "sep-wire.h"
 #include "loop.h"
 #include "util.h"
 

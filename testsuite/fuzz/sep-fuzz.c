@@ -15,7 +15,7 @@
  * front, so the fuzzer spends its time past the handshake. Any crash, leak or sanitizer report is a bug; closing the session is the
  * right answer to garbage. Run with "make fuzz". */
 #include "loop.h"
-#include "sep.h"
+#include "sep-wire.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* sep-frame.c: SEP's wire format without a session: frame headers (complete,
  * truncated, oversize), HELLO, OPEN, RESET/GOAWAY texts and RECORDs, built and parsed
  * back, and every malformed payload class refused. */
-#include "sep.h"
+#include "sep-wire.h"
 
 #include <stdio.h>
 #include <string.h>

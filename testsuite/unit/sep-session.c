@@ -9,7 +9,7 @@
  * an unread output queue, regular files as channel ends, 1,000 idle channels, and
  * every malformed frame class closing the session with its reason and code. */
 #include "loop.h"
-#include "sep.h"
+#include "sep-wire.h"
 #include "util.h"
 
 #include <errno.h>
