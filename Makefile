@@ -164,9 +164,11 @@ all: $(OUT)
 help:
 	@sed -n '2,18s/^# \{0,1\}//p' Makefile
 
-$(AUTOCONF): $(CONFIG) scripts/genconfig.sh
+# features the configured applets select (//config: select, gen-applets.sh) are on
+$(foreach s,$(sort $(SELECTED)),$(eval CONFIG_$(s) := y))
+$(AUTOCONF): $(CONFIG) scripts/genconfig.sh $(GEN)/applets.mk
 	@mkdir -p $(dir $@)
-	$(Q)sh scripts/genconfig.sh $(CONFIG) $@
+	$(Q)sh scripts/genconfig.sh $(CONFIG) $@ $(foreach s,$(sort $(SELECTABLE)),$(s)=$(CONFIG_$(s)))
 
 $(BUILDDIR)/%.o: %.c $(AUTOCONF) Makefile | $(DEPS_STAMPS)
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 //config:	bool "dipusd: the daemon"
 //config:	default y
 //config:	depends on TLS
+//config:	select NS_SERVER
 //config:	help
 //config:	  The dipus daemon: exporter, advertiser, discoverer, importers, reaper
 //config:	  and services in one process (doc/dipusd.md).

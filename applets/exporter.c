@@ -2,6 +2,7 @@
 //config:	bool "exporter: offer exported/ over SEP"
 //config:	default y
 //config:	depends on TLS
+//config:	select NS_SERVER
 //config:	help
 //config:	  Offer exported/ services to the network over SEP. See doc/exporter.md.
 //applet:APPLET(exporter, "exporter", PREFIXED, "offer exported/ services to the network over SEP")

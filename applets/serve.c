@@ -2,6 +2,7 @@
 //config:	bool "serve: SEP on stdin/stdout (far side of ssh://)"
 //config:	default y
 //config:	depends on TLS || SSH
+//config:	select NS_SERVER
 //config:	help
 //config:	  A SEP session on stdin/stdout (the far side of ssh://). See doc/serve.md.
 //applet:APPLET(serve, "serve", PREFIXED, "a SEP session on stdin/stdout (the far side of ssh://)")

@@ -172,8 +172,9 @@ static void walk_dir(struct walk *w, int dirfd, const char *rel, char *follow);
 static void walk_connect(struct walk *w, int dirfd, const char *nm, const struct ns_service *s);
 static char nothing[1];  /* no path to follow (walk_dir cuts a follow path in place) */
 /* Following a path instead of listing is for the SEP servers' exact lookups (one per
- * CONNECT); without them the walk lists, and an NS_EXACT query still matches. */
-#define WALK_FOLLOW (ENABLE_EXPORTER || ENABLE_SERVE || ENABLE_DIPUSD)
+ * CONNECT): a build that serves the namespace to the network (CONFIG_NS_SERVER, which
+ * those applets select); without it the walk lists, and an NS_EXACT query still matches. */
+#define WALK_FOLLOW ENABLE_NS_SERVER
 
 /* What a listing says of a socket: its owner, mode, times and identity, from its stat. */
 void ns_svc_set_stat(struct ns_service *s, const struct stat *st)

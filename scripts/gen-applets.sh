@@ -7,6 +7,8 @@
 #   //config:	bool "name: one line"
 #   //config:	default y
 #   //config:	depends on TLS || SSH         optional: SYM, !, &&, ||, ( )
+#   //config:	select NS_SERVER              optional: a feature of CONFIG_SRC this applet
+#                                           turns on (a hidden one, never set by hand)
 #   //config:	help                          optional
 #   //config:	  text
 #   //applet:APPLET(id, "name", PLAIN|PREFIXED, "summary")
@@ -16,7 +18,9 @@
 #                           APPLET_OFF(...) with the same arguments otherwise
 #   OUTDIR/Config.in        CONFIG_SRC with the applets' entries at its "#APPLETS#" line
 #   OUTDIR/applets.mk       APPLET_SYMS, APPLET_SRC_<SYM>, KNOWN_SYMS (features and
-#                           applets) and one check per "depends on"
+#                           applets), one check per "depends on", and per "select":
+#                           SELECTABLE (every selected feature) and SELECTED (those a
+#                           configured applet selects)
 # A file without exactly one //config:config and one //applet: line, or whose applet
 # name is not its file name, is an error naming the file. POSIX sh, sed and awk only.
 set -eu
@@ -34,7 +38,7 @@ function finish(   b) {
 	if (nsym != 1) fail(file ": needs exactly one //config:config line (has " nsym ")")
 	if (napp != 1) fail(file ": needs exactly one //applet: line (has " napp ")")
 	if (appname != b) fail(file ": //applet: names \"" appname "\", not the file name \"" b "\"")
-	n++; SYM[n] = sym; FILE[n] = file; APP[n] = app; CFG[n] = cfg; DEP[n] = dep
+	n++; SYM[n] = sym; FILE[n] = file; APP[n] = app; CFG[n] = cfg; DEP[n] = dep; SEL[n] = sel
 }
 # "depends on" expressions: tokens, then recursive descent into a make condition
 # (non-empty when met) and a message text with CONFIG_ prefixes
@@ -73,12 +77,17 @@ function msgtext(   i, m) {
 		    (tok[i] ~ /^[A-Za-z0-9_]+$/ ? "CONFIG_" tok[i] : tok[i])
 	return m
 }
-FNR == 1 { finish(); file = FILENAME; cur = file; nsym = 0; napp = 0; cfg = ""; dep = ""; sym = ""; app = "" }
+FNR == 1 { finish(); file = FILENAME; cur = file; nsym = 0; napp = 0; cfg = ""; dep = ""; sel = ""; sym = ""; app = "" }
 /^\/\/config:/ {
 	l = substr($0, 10)
 	cfg = cfg l "\n"
 	if (l ~ /^config[ \t]+[A-Za-z0-9_]+[ \t]*$/) { nsym++; sym = l; sub(/^config[ \t]+/, "", sym); sub(/[ \t]+$/, "", sym) }
 	if (l ~ /^[ \t]*depends[ \t]+on[ \t]/) { d = l; sub(/^[ \t]*depends[ \t]+on[ \t]+/, "", d); dep = dep == "" ? d : "(" dep ") && (" d ")" }
+	if (l ~ /^[ \t]*select[ \t]/) {
+		x = l; sub(/^[ \t]*select[ \t]+/, "", x); sub(/[ \t]+$/, "", x)
+		if (x !~ /^[A-Za-z0-9_]+$/) fail(file ": select: one symbol, not \"" x "\"")
+		sel = sel " " x
+	}
 }
 /^\/\/applet:/ {
 	napp++; app = substr($0, 10)
@@ -115,7 +124,14 @@ END {
 			printf "$(error $(CONFIG): CONFIG_%s=y depends on %s (%s) which this configuration does not meet)\n", SYM[i], msgtext(), FILE[i] > mk
 			printf "endif\nendif\n" > mk
 		}
+		if (SEL[i] != "") {
+			k = split(SEL[i], sl, " ")
+			for (j = 1; j <= k; j++) selected[sl[j]] = selected[sl[j]] " " FILE[i]
+			printf "SELECTABLE +=%s\nifeq ($(CONFIG_%s),y)\nSELECTED +=%s\nendif\n", SEL[i], SYM[i], SEL[i] > mk
+		}
 	}
+	for (u in selected)
+		if (index(" " feat " ", " " u " ") == 0) { cur = selected[u]; fail("select " u ": no such feature in " src) }
 	for (u in used)
 		if (index(" " feat " " syms " ", " " u " ") == 0) { cur = "applets"; fail("depends on " u ": no such feature in " src " nor applet") }
 	printf "APPLET_SYMS :=%s\nKNOWN_SYMS :=%s%s\n", syms, feat, syms > mk
