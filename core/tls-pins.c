@@ -51,6 +51,21 @@ int tls_fp_valid(const char *fp)
 	return n == 43;
 }
 
+/* Only we or root may write it, nobody else: unless, for a directory, the sticky bit
+ * (as /tmp) keeps others from replacing what is ours. risk: what others could do. */
+static int check_writers(const struct stat *st, const char *path, const char *risk,
+                         const char *fix_mode, char *err, size_t errlen)
+{
+	int sticky = S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
+	if ((st->st_uid == geteuid() || st->st_uid == 0) && (!(st->st_mode & 022) || sticky))
+		return 0;
+	snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could %s; it must "
+	         "be yours and not writable by others (chmod %s %s)", path, (unsigned)st->st_uid,
+	         (unsigned)(st->st_mode & 07777), risk, fix_mode, path);
+	errno = EPERM;
+	return -1;
+}
+
 /* The config dir must not let others swap its files: ours or root's, not writable by
  * group or others (unless sticky, as /tmp: then nobody can replace our files). */
 static int check_dir(const char *d, char *err, size_t errlen)
@@ -65,14 +80,7 @@ static int check_dir(const char *d, char *err, size_t errlen)
 		errno = EPERM;
 		return -1;
 	}
-	if ((st.st_uid != geteuid() && st.st_uid != 0) || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
-		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could replace "
-		         "its keys and pins; it must be yours and not writable by others (chmod 700 %s)",
-		         d, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), d);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	return check_writers(&st, d, "replace its keys and pins", "700", err, errlen);
 }
 
 /* A pin file (known_hosts, authorized_keys): whoever can write it decides who is
@@ -85,14 +93,7 @@ int tls_check_pins(int fd, const char *path, char *err, size_t errlen)
 		errno = EPERM;
 		return -1;
 	}
-	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s: owned by uid %u with permissions %04o: others could change "
-		         "who is trusted; it must be yours and not writable by others (chmod 644 %s)",
-		         path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path);
-		errno = EPERM;
-		return -1;
-	}
-	return 0;
+	return check_writers(&st, path, "change who is trusted", "644", err, errlen);
 }
 
 int tls_ensure_conf_dir(char *err, size_t errlen)
