@@ -172,12 +172,17 @@ static int ctl_publish(const struct remote_uri *u, struct ns_service *out, char 
 			snprintf(err, errlen, "%s: %s", out->path, strerror(errno));
 			goto fail;
 		}
-		/* someone's: never replace a live one (asked of the kernel, not by connecting),
-		 * nor anything but a socket of ours */
+		/* never replace anything but a socket of ours, nor a live one (asked of the
+		 * kernel, not by connecting) */
 		int live = S_ISSOCK(st.st_mode) ? ns_listening(st.st_dev, st.st_ino) : 1;
 		if (live < 0)
 			live = ns_probe(out->path) == 1;
-		if (live || st.st_uid != geteuid()) {
+		if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+			snprintf(err, errlen, "%s: not a socket of ours; left alone", out->path);
+			errno = EEXIST;
+			goto fail;
+		}
+		if (live) {
 			snprintf(err, errlen, "%s: another importer holds a session to this host",
 			         out->path);
 			errno = EADDRINUSE;
