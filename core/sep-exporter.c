@@ -14,6 +14,7 @@
 #else
 /* Without TLS only --plaintext is served: ctx and tls stay NULL. */
 static const char *tls_peer_fingerprint(const struct tls_conn *c) { (void)c; return ""; }
+static const char *tls_conn_suite(const struct tls_conn *c) { (void)c; return ""; }
 static void tls_refuse_busy(int fd) { (void)fd; }
 static void tls_ctx_refresh_authorized(struct tls_ctx *x) { (void)x; }
 static int tls_ctx_load_authorized(struct tls_ctx *x, char *e, size_t n) { (void)x, (void)e, (void)n; return 0; }
