@@ -402,6 +402,41 @@ static int place(int dfd, const char *tmp, const char *final, int *waits)
 	return 1;
 }
 
+/* Where a process publishing many instances of one name goes on (the importer with
+ * thousands of remote services): the slot after its last, so each publish costs one
+ * rename, not one per instance already there. Lowered again by its own unpublish; a
+ * slot another process frees below it is found when the search wraps around. A miss
+ * (another key in the entry) only means starting at 0. */
+#define HINTS 64
+#define HINT_MIN 16  /* below this many instances of its own, a search starts at 0 */
+static struct { uint64_t key; unsigned next; } hints[HINTS];
+
+static uint64_t hint_key(const char *dir, size_t dirlen, const char *name, const char *host)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a of dir NUL name NUL host */
+	for (size_t i = 0; i < dirlen; i++)
+		h = (h ^ (unsigned char)dir[i]) * 1099511628211ull;
+	h *= 1099511628211ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h *= 1099511628211ull;
+	for (const char *p = host; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h | 1;
+}
+
+static void hint_lower(const struct ns_service *s)
+{
+	if (s->n > NS_N_LOW)
+		return;  /* a random one: 0..NS_N_LOW are as full as they were */
+	const char *slash = strrchr(s->path, '/');
+	if (!slash)
+		return;
+	uint64_t key = hint_key(s->path, (size_t)(slash - s->path), s->name, s->host);
+	if (hints[key % HINTS].key == key && s->n < hints[key % HINTS].next)
+		hints[key % HINTS].next = s->n;
+}
+
 /* A number in lo..hi, not predictable by another user (who would squat it first). */
 static unsigned random_in(unsigned lo, unsigned hi)
 {
@@ -430,21 +465,30 @@ struct slot_tally {
 	uid_t foreign_uid;
 };
 
-/* Put tmp at a free name.host...n: the lowest free of 0..NS_N_LOW, else a random free one up to top. 0 placed (*n, final), 1 none
+/* Put tmp at a free name.host...n: the lowest free of 0..NS_N_LOW (from the hint on,
+ * wrapping around), else a random free one up to top. 0 placed (*n, final), 1 none
  * free (tally says why), -1 error. */
 static int find_slot(int dfd, const char *tmp, const char *name, const char *host, uint64_t key,
                      unsigned top, char *final, size_t flen, unsigned *n, int *waits,
                      struct slot_tally *t)
 {
-	unsigned start = 0;
-	(void)key;
-	for (unsigned i = 0, tries = NS_N_LOW + 1 + (top > NS_N_LOW ? RANDOM_TRIES : 0); i < tries;
-	     i++) {
-		*n = i <= NS_N_LOW ? (start + i) % (NS_N_LOW + 1) : random_in(NS_N_LOW + 1, top);
+	unsigned start = hints[key % HINTS].key == key ? hints[key % HINTS].next : 0;
+	if (start < HINT_MIN)
+		start = 0;  /* a few instances: strictly the lowest free, a dead one replaced */
+	unsigned nrand = top > NS_N_LOW ? RANDOM_TRIES : 0, tries = NS_N_LOW + 1 + nrand;
+	/* 0..NS_N_LOW were all taken at our last publish: the random ones first */
+	int full = start > NS_N_LOW && nrand;
+	for (unsigned i = 0; i < tries; i++) {
+		unsigned j = full ? (i + NS_N_LOW + 1) % tries : i;
+		*n = j <= NS_N_LOW ? (start + j) % (NS_N_LOW + 1) : random_in(NS_N_LOW + 1, top);
 		snprintf(final, flen, "%s.%s...%u", name, host, *n);
 		int r = place(dfd, tmp, final, waits);
-		if (r == 0)
+		if (r == 0) {
+			/* the next publish starts after this one; above NS_N_LOW: "all were full" */
+			hints[key % HINTS].key = key;
+			hints[key % HINTS].next = *n <= NS_N_LOW ? *n + 1 : NS_N_LOW + 1;
 			return 0;
+		}
 		if (r < 0)
 			return -1;
 		/* taken: a squatter's file (or another user's socket) is skipped, and counted */
@@ -550,7 +594,7 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	for (unsigned d = 3; d < digits && d < NS_N_DIGITS; d++)
 		top = top * 10 + 9;
 	struct slot_tally tally = { 0, 0, 0 };
-	uint64_t key = 0;
+	uint64_t key = hint_key(dirpath, strlen(dirpath), name, host);
 	r = find_slot(dfd, tmp, name, host, key, top, final, sizeof final, &n, &waits, &tally);
 	if (r < 0)
 		goto fail_errno;
@@ -642,6 +686,7 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 	int e = errno;
 	close(dfd);
 	if (r == 0) {
+		hint_lower(s);
 		prune_dirs(s);
 	}
 	errno = e;
