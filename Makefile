@@ -49,6 +49,9 @@ ifeq ($(CROSS_TRIPLET),)
 $(error CROSS=$(CROSS) LIBC=$(LIBC): unknown (CROSS: aarch64 armhf mipsel mips riscv64; LIBC: musl glibc))
 endif
 CC := $(if $(filter musl,$(LIBC)),$(CURDIR)/build/cross/bin/)$(CROSS_TRIPLET)-gcc
+ifeq ($(shell command -v $(CC) 2>/dev/null),)
+$(error CROSS=$(CROSS) LIBC=$(LIBC): no $(CC): run scripts/cross-toolchains.sh $(CROSS) (doc/build.md))
+endif
 # a cross binary goes beside its objects, not over the native ./dipus
 OUT ?= $(BUILDDIR)/dipus
 else ifeq ($(origin CC),default)

@@ -169,7 +169,7 @@ int ns_parse_sockname(const char *base, char name[NS_NAME_MAX], char host[NS_HOS
 		return -1;
 	const char *num = sep + 3;
 	size_t nl = strlen(num);
-	if (!nl || nl > 3 || (nl > 1 && num[0] == '0'))
+	if (!nl || nl > NS_N_DIGITS || (nl > 1 && num[0] == '0'))
 		return -1;
 	for (const char *q = num; *q; q++)
 		if (*q < '0' || *q > '9')

@@ -14,7 +14,10 @@
 #define NS_NAME_MAX 64    /* a name is at most 63 bytes */
 #define NS_HOST_MAX 64
 #define NS_ERR_MAX  512
-#define NS_N_MAX    999   /* instances: ...0 to ...999 */
+#define NS_N_MAX    999999999 /* instances: ...0 to ...999999999 (u32 on the wire) */
+#define NS_N_LOW    999   /* publishers take the lowest free of 0..999 first; above it a
+                           * random free one (squatters cannot fill a billion names) */
+#define NS_N_DIGITS 9     /* the digits of NS_N_MAX */
 #define NS_PROTO_DEPTH 32 /* proto components: the resolver looks no deeper */
 
 int ns_check_name(const char *name, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -401,6 +402,106 @@ static int place(int dfd, const char *tmp, const char *final, int *waits)
 	return 1;
 }
 
+/* Where a process publishing many instances of one name goes on (the importer with
+ * thousands of remote services): the slot after its last, so each publish costs one
+ * rename, not one per instance already there. Lowered again by its own unpublish; a
+ * slot another process frees below it is found when the search wraps around. A miss
+ * (another key in the entry) only means starting at 0. */
+#define HINTS 64
+#define HINT_MIN 16  /* below this many instances of its own, a search starts at 0 */
+static struct { uint64_t key; unsigned next; } hints[HINTS];
+
+static uint64_t hint_key(const char *dir, size_t dirlen, const char *name, const char *host)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a of dir NUL name NUL host */
+	for (size_t i = 0; i < dirlen; i++)
+		h = (h ^ (unsigned char)dir[i]) * 1099511628211ull;
+	h *= 1099511628211ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h *= 1099511628211ull;
+	for (const char *p = host; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h | 1;
+}
+
+static void hint_lower(const struct ns_service *s)
+{
+	if (s->n > NS_N_LOW)
+		return;  /* a random one: 0..NS_N_LOW are as full as they were */
+	const char *slash = strrchr(s->path, '/');
+	if (!slash)
+		return;
+	uint64_t key = hint_key(s->path, (size_t)(slash - s->path), s->name, s->host);
+	if (hints[key % HINTS].key == key && s->n < hints[key % HINTS].next)
+		hints[key % HINTS].next = s->n;
+}
+
+/* A number in lo..hi, not predictable by another user (who would squat it first). */
+static unsigned random_in(unsigned lo, unsigned hi)
+{
+	static uint64_t x;
+	if (!x) {
+#ifdef SYS_getrandom
+		if (syscall(SYS_getrandom, &x, sizeof x, 1 /* GRND_NONBLOCK */) != (long)sizeof x)
+#endif
+		{
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16);
+		}
+		x |= 1;
+	}
+	x ^= x << 13;  /* xorshift64 */
+	x ^= x >> 7;
+	x ^= x << 17;
+	return lo + (unsigned)(x % ((uint64_t)hi - lo + 1));
+}
+
+#define RANDOM_TRIES 32  /* random slots above NS_N_LOW tried when 0..NS_N_LOW are full */
+
+struct slot_tally {
+	unsigned tried, foreign;  /* slots taken, of them by files not ours */
+	uid_t foreign_uid;
+};
+
+/* Put tmp at a free name.host...n: the lowest free of 0..NS_N_LOW (from the hint on,
+ * wrapping around), else a random free one up to top. 0 placed (*n, final), 1 none
+ * free (tally says why), -1 error. */
+static int find_slot(int dfd, const char *tmp, const char *name, const char *host, uint64_t key,
+                     unsigned top, char *final, size_t flen, unsigned *n, int *waits,
+                     struct slot_tally *t)
+{
+	unsigned start = hints[key % HINTS].key == key ? hints[key % HINTS].next : 0;
+	if (start < HINT_MIN)
+		start = 0;  /* a few instances: strictly the lowest free, a dead one replaced */
+	unsigned nrand = top > NS_N_LOW ? RANDOM_TRIES : 0, tries = NS_N_LOW + 1 + nrand;
+	/* 0..NS_N_LOW were all taken at our last publish: the random ones first */
+	int full = start > NS_N_LOW && nrand;
+	for (unsigned i = 0; i < tries; i++) {
+		unsigned j = full ? (i + NS_N_LOW + 1) % tries : i;
+		*n = j <= NS_N_LOW ? (start + j) % (NS_N_LOW + 1) : random_in(NS_N_LOW + 1, top);
+		snprintf(final, flen, "%s.%s...%u", name, host, *n);
+		int r = place(dfd, tmp, final, waits);
+		if (r == 0) {
+			/* the next publish starts after this one; above NS_N_LOW: "all were full" */
+			hints[key % HINTS].key = key;
+			hints[key % HINTS].next = *n <= NS_N_LOW ? *n + 1 : NS_N_LOW + 1;
+			return 0;
+		}
+		if (r < 0)
+			return -1;
+		/* taken: a squatter's file (or another user's socket) is skipped, and counted */
+		struct stat sq;
+		t->tried++;
+		if (fstatat(dfd, final, &sq, AT_SYMLINK_NOFOLLOW) == 0 && sq.st_uid != geteuid()) {
+			t->foreign++;
+			t->foreign_uid = sq.st_uid;
+		}
+	}
+	return 1;
+}
+
 int ns_publish(enum ns_scope scope, const char *name, const char *proto, mode_t mode, gid_t gid,
                int backlog, struct ns_service *out, char *err, size_t errlen)
 {
@@ -441,7 +542,8 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	size_t dl = strlen(dirpath);
 	if (*proto)
 		snprintf(dirpath + dl, sizeof dirpath - dl, "/%s", proto);
-	/* the longest name we might take: ...999 */
+	/* the longest name of the lowest range (...999) must fit; a random one above it is
+	 * drawn only from as many digits as fit */
 	size_t plen = strlen(dirpath) + strlen(name) + strlen(host) + 8;
 	if (plen >= NS_PATH_MAX)
 		return ns_fail(EINVAL, err, errlen, "%s/%s.%s...N: socket path would be %zu bytes; sun_path "
@@ -487,38 +589,30 @@ int ns_publish_as(enum ns_scope scope, const char *name, const char *host, const
 	if (listen(fd, backlog > 0 ? backlog : 64) < 0)
 		goto fail_errno;
 	step = "rename";
-	unsigned squat = 0;
-	uid_t squat_uid = 0;
-	for (;; n++) {
-		if (n > NS_N_MAX) {
-			char why[160], who[64];
-			errno = EEXIST;
-			/* what takes the names, so the user knows whom to ask */
-			if (squat)
-				snprintf(why, sizeof why, "all 1000 instance names are taken, %u of them by "
-				         "files that are not sockets, of %s (only they or root can remove them)",
-				         squat, ns_user_name(squat_uid, who, sizeof who));
-			else
-				snprintf(why, sizeof why, "1000 instances already published");
-			step = why;
-			unlinkat(dfd, tmp, 0);
-			close(fd);
-			close(dfd);
-			return ns_fail(EEXIST, err, errlen, "%s/%s.%s...N: %s", dirpath, name, host, why);
-		}
-		snprintf(final, sizeof final, "%s.%s...%u", name, host, n);
-		r = place(dfd, tmp, final, &waits);
-		if (r == 0)
-			break;
-		if (r < 0)
-			goto fail_errno;
-		/* taken: a squatter's file is skipped like any other, and counted */
-		struct stat sq;
-		if (fstatat(dfd, final, &sq, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(sq.st_mode) &&
-		    sq.st_uid != geteuid()) {
-			squat++;
-			squat_uid = sq.st_uid;
-		}
+	/* the digits that fit sun_path (3 were checked above): the random range's size */
+	unsigned digits = 3 + (unsigned)(NS_PATH_MAX - 1 - plen), top = NS_N_LOW;
+	for (unsigned d = 3; d < digits && d < NS_N_DIGITS; d++)
+		top = top * 10 + 9;
+	struct slot_tally tally = { 0, 0, 0 };
+	uint64_t key = hint_key(dirpath, strlen(dirpath), name, host);
+	r = find_slot(dfd, tmp, name, host, key, top, final, sizeof final, &n, &waits, &tally);
+	if (r < 0)
+		goto fail_errno;
+	if (r > 0) {
+		char why[200], who[64];
+		/* what takes the names, so the user knows whom to ask */
+		if (tally.foreign == tally.tried)
+			snprintf(why, sizeof why, "every instance slot is taken by files not ours (%u "
+			         "tried, of %s; only they or root can remove them)", tally.tried,
+			         ns_user_name(tally.foreign_uid, who, sizeof who));
+		else
+			snprintf(why, sizeof why, "every instance slot is taken (%u tried: %u of them "
+			         "ours, %u not ours)", tally.tried, tally.tried - tally.foreign,
+			         tally.foreign);
+		unlinkat(dfd, tmp, 0);
+		close(fd);
+		close(dfd);
+		return ns_fail(EEXIST, err, errlen, "%s/%s.%s...N: %s", dirpath, name, host, why);
 	}
 	struct stat st;
 	if (fstatat(dfd, final, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -591,8 +685,10 @@ int ns_unpublish(const struct ns_service *s, int listen_fd)
 		errno = ESTALE;
 	int e = errno;
 	close(dfd);
-	if (r == 0)
+	if (r == 0) {
+		hint_lower(s);
 		prune_dirs(s);
+	}
 	errno = e;
 	return r;
 }

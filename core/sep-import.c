@@ -29,6 +29,16 @@
 
 enum { IMP_IDLE, IMP_TCP, IMP_TLS, IMP_HELLO, IMP_UP };
 
+/* A proxied connection on a SEP channel: the session closes its descriptor when the
+ * channel ends; we keep a duplicate so that, when the whole session is lost, the client
+ * sees its end only after the proxies are gone (doc/import.md, "A lost session"). */
+struct held {
+	struct sep_import *imp;
+	sep_chan_fn *fn;            /* the channel's own callback */
+	int fd;                     /* our duplicate of the client's connection */
+	struct held *next;
+};
+
 struct proxy {
 	struct sep_import *imp;
 	struct ns_service remote;   /* the remote service (rel, proto, name, host) */
@@ -71,6 +81,7 @@ struct sep_import {
 	int warned_limit;
 	int flapping;               /* the last session was lost for the reason logged before */
 	struct ssh_ctl *ctl;        /* ssh://: the control socket we serve (NULL: none) */
+	struct held *held;          /* proxied connections on SEP channels */
 };
 
 static void imp_failed(struct sep_import *imp, int sep_code, const char *why);
@@ -86,11 +97,42 @@ static void chan_event(void *arg, int ev, int code, const char *text)
 		    sep_code_name(code));
 }
 
+static void held_close(struct sep_import *imp, struct held *h)
+{
+	for (struct held **pp = &imp->held; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	close(h->fd);
+	free(h);
+}
+
+static void held_event(void *arg, int ev, int code, const char *text)
+{
+	struct held *h = arg;
+	struct sep_import *imp = h->imp;
+	h->fn(imp, ev, code, text);
+	/* the session's end: imp_teardown closes it, after removing the proxies */
+	if (ev == SEP_CH_CLOSED && !(imp->sess && !sep_session_ready(imp->sess)))
+		held_close(imp, h);
+}
+
 static int sess_connect_sep(struct sep_import *imp, const char *rel, int fd, sep_chan_fn *fn)
 {
 	if (!imp->sess || imp->state != IMP_UP)
 		return -1;
-	if (!sep_connect_sock(imp->sess, rel, fd, fn, imp)) {
+	struct held *h = xcalloc(1, sizeof *h);
+	h->imp = imp;
+	h->fn = fn;
+	h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (h->fd < 0) {  /* out of descriptors: refused like any other accept */
+		free(h);
+		return -1;
+	}
+	if (!sep_connect_sock(imp->sess, rel, fd, held_event, h)) {
+		close(h->fd);
+		free(h);
 		if (!imp->warned_limit) {
 			msg("%s: %s: refused: too many channels on this session (the exporter allows %u)",
 			    imp->uristr, rel, sep_session_channels(imp->sess));
@@ -98,6 +140,8 @@ static int sess_connect_sep(struct sep_import *imp, const char *rel, int fd, sep
 		}
 		return -1;
 	}
+	h->next = imp->held;
+	imp->held = h;
 	imp->warned_limit = 0;
 	return 0;
 }
@@ -452,6 +496,9 @@ static void imp_teardown(struct sep_import *imp)
 		imp->hs_timer = NULL;
 	}
 	sess_free(imp);
+	/* the proxies are gone: now their clients see the end */
+	while (imp->held)
+		held_close(imp, imp->held);
 #if ENABLE_SSH
 	direct_stop(imp);
 	if (imp->ssh) {

@@ -22,7 +22,7 @@ done
 build="make gcc musl-tools binutils bzip2 xz-utils ca-certificates patch"
 test="socat openssh-server openssh-client openssl dropbear-bin avahi-utils lame madplay
       hyperfine iproute2 stunnel4 clang libclang-rt-14-dev procps util-linux passwd psmisc
-      file python3 coreutils bc avahi-daemon dbus python3-zeroconf"
+      file python3 coreutils bc avahi-daemon dbus python3-zeroconf strace"
 cross="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-mips-linux-gnu
        gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-armhf-cross libc6-dev-mipsel-cross
        libc6-dev-mips-cross libc6-dev-riscv64-cross qemu-user-static

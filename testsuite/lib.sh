@@ -62,8 +62,10 @@ spawn() {
 	_pids="$_pids $SPAWNED"
 }
 
+# wait_for SECS CMD...: until CMD succeeds, at most SECS seconds (times TEST_TIMEOUT_SCALE:
+# a slow target, qemu-user, gets more time for what it has to do; a bound, not a timing)
 wait_for() {
-	local secs=$1; shift
+	local secs=$(( $1 * ${TEST_TIMEOUT_SCALE:-1} )); shift
 	local end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
 	while ! "$@" >/dev/null 2>&1; do
 		[ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1

@@ -5,8 +5,9 @@
 need_cmd "tiny config build" musl-gcc || exit 0
 B=$T/build
 # a make of its own, with the embedded default toolchain: not a job of the make that
-# runs the suite (no jobserver notes), nor its CC=gcc SANITIZE=1 (check-sanitize)
-unset MAKEFLAGS MFLAGS MAKELEVEL CC SANITIZE CFLAGS LDFLAGS V
+# runs the suite (no jobserver notes), nor its CC=gcc SANITIZE=1 (check-sanitize), nor
+# its CROSS= (make check CROSS=mips: these builds test the build system, on the host)
+unset MAKEFLAGS MFLAGS MAKELEVEL CC SANITIZE CFLAGS LDFLAGS V CROSS LIBC STATIC WERROR
 # the tiny config: only local applets, nothing fetched
 if make -C "$TOP" -j2 CONFIG=config/tiny.config BUILDDIR="$B/tiny" OUT="$B/tiny/dipus" >"$T/tiny.log" 2>&1; then
 	pass "tiny.config builds"

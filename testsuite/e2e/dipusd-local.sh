@@ -68,7 +68,7 @@ mkfifo "$T/ready"
 spawn "${CLI_ENV[@]}" NOTIFY_SOCKET="$NOTIFY" bash -c 'exec "$0" dipusd -v -p "$1" -d 3 3>"$2" 2>>"$3"' \
 	"$DIPUS" "$T/dipusd.pid" "$T/ready" "$LOG"
 D_PID=$SPAWNED
-ready=$(timeout 20 cat "$T/ready" | od -An -c | tr -d ' ')
+ready=$(timeout $((20 * ${TEST_TIMEOUT_SCALE:-1})) cat "$T/ready" | od -An -c | tr -d ' ')
 expect_eq dipusd-local/ready-fd '\n' "$ready"
 # ready means the services are published already
 upper=$(find "$CLI_ROOT/local" -name 'upper.cli...*' -type s | head -n 1)

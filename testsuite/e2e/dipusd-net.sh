@@ -78,7 +78,7 @@ dstart() {
 	spawn ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" \
 		bash -c 'exec "$0" dipusd -v -d 3 "${@:3}" 3>"$1" 2>>"$2"' "$DIPUS" "$T/$h.ready" "$T/$h.log" "$@"
 	eval "PID_$h=$SPAWNED"
-	[ -n "$(timeout 20 cat "$T/$h.ready" | od -An -c)" ]
+	[ -n "$(timeout $((20 * ${TEST_TIMEOUT_SCALE:-1})) cat "$T/$h.ready" | od -An -c)" ]
 }
 # svc_in_dls HOST NAME.HOST: that service is in HOST's dls (one NAME.HOST per line)
 svc_in_dls() { on "$1" "$DIPUS" dls -1 2>/dev/null | grep -qx "$2"; }

@@ -190,7 +190,7 @@ static void names(const uint8_t *data, size_t size)
 	if (ns_parse_sockname(in, name, host, &k) == 0) {
 		char b[NS_PATH_MAX * 2];
 		snprintf(b, sizeof b, "%s.%s...%u", name, host, k);
-		if (strcmp(b, in))
+		if (strcmp(b, in) || k > NS_N_MAX)
 			abort();
 	}
 	const char *slash = strchr(in, '/');

@@ -86,8 +86,11 @@ static void test_sockname(void)
 	r = ns_parse_sockname("madplay.box.example.org...12", name, host, &n);
 	CHECK(r == 0 && !strcmp(name, "madplay") && !strcmp(host, "box.example.org") && n == 12,
 	      "sockname with a dotted host", "r=%d %s %s %u", r, name, host, n);
+	r = ns_parse_sockname("sq.h...123456789", name, host, &n);
+	CHECK(r == 0 && n == 123456789, "sockname past 999 (a publisher behind squatters)",
+	      "r=%d %u", r, n);
 	static const char *const bad[] = { "lame", "lame...0", ".tmp.1.2", "x.h", "x.h...",
-	                                   "x.h...a", "x.h...1000", "x.h...01", "x....0",
+	                                   "x.h...a", "x.h...1000000000", "x.h...01", "x....0",
 	                                   "x.h...1.2" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char label[64];

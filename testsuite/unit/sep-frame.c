@@ -182,7 +182,7 @@ static void test_record(void)
 		{ "event 4", 4, NS_EXPORTED, 0, "a", "h", "" },
 		{ "scope 0", 0, 0, 0, "a", "h", "" },
 		{ "scope 3 (two bits)", 0, 3, 0, "a", "h", "" },
-		{ "instance over 999", 0, NS_EXPORTED, 1000, "a", "h", "" },
+		{ "instance over NS_N_MAX", 0, NS_EXPORTED, NS_N_MAX + 1u, "a", "h", "" },
 		{ "empty name", 0, NS_EXPORTED, 0, "", "h", "" },
 		{ "name with a dot", 0, NS_EXPORTED, 0, "a.b", "h", "" },
 		{ "name with a slash", 0, NS_EXPORTED, 0, "a/b", "h", "" },
