@@ -165,8 +165,8 @@ static int version(void)
 #if ENABLE_SSH && defined(DIPUS_DROPBEAR_VERSION)
 	printf(", dropbear %s", DIPUS_DROPBEAR_VERSION);
 #endif
-	printf("\nfeatures:%s%s\ndefault root: %s\n", ENABLE_TLS ? " tls" : "",
-	       ENABLE_SSH ? " ssh" : "", CONFIG_DEFAULT_ROOT);
+	printf("\nfeatures:%s%s%s\ndefault root: %s\n", ENABLE_TLS ? " tls" : "",
+	       ENABLE_SSH ? " ssh" : "", ENABLE_DISCOVERY ? " discovery" : "", CONFIG_DEFAULT_ROOT);
 	return fflush(stdout) ? DX_IO : DX_OK;
 }
 

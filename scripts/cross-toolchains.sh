@@ -202,7 +202,8 @@ for A in $arches; do
 	# run this again (it only rewrites them)
 	mkdir -p "$out/bin"
 	specs "$sys" "$ldso" >"$sys/musl-gcc.specs"
-	cat >"$out/bin/$mt-gcc" <<EOF
+	# written beside and renamed: a running build may be executing the old one
+	cat >"$out/bin/.$mt-gcc.new" <<EOF
 #!/bin/sh
 # $mt-gcc: Debian's $gt-gcc on the musl sysroot build/cross/$mt (scripts/cross-toolchains.sh)
 # -v alone: how gcc was configured; its --with-sysroot=/ is not where this one looks
@@ -211,8 +212,9 @@ if [ "\$*" = -v ]; then $gt-gcc -v 2>&1 | sed "s| --with-sysroot=/ | --with-sysr
 # cross directory Debian's gcc was configured with (Buildroot asks for libc.a's path)
 exec $gt-gcc --sysroot="$sys" -B"$sys/usr/lib/" -specs "$sys/musl-gcc.specs" "\$@"
 EOF
-	chmod 0755 "$out/bin/$mt-gcc"
-	for t in ar as ld nm objcopy objdump ranlib readelf strip; do ln -sf "$(command -v "$gt-$t")" "$out/bin/$mt-$t"; done
+	chmod 0755 "$out/bin/.$mt-gcc.new" && mv -f "$out/bin/.$mt-gcc.new" "$out/bin/$mt-gcc"
+	# gcc-ar, gcc-nm, gcc-ranlib: what Buildroot calls its target AR, NM and RANLIB
+	for t in ar as ld nm objcopy objdump ranlib readelf strip gcc-ar gcc-nm gcc-ranlib; do ln -sf "$(command -v "$gt-$t")" "$out/bin/$mt-$t"; done
 	"$out/bin/$mt-gcc" -print-prog-name=ld >/dev/null
 done
 
