@@ -826,7 +826,7 @@ void mdns_core_browse(struct mdns_core *c, uint64_t now, int on)
 	c->browse = on;
 	for (int i = 0; i < MDNS_MAX_IFACES; i++)
 		if (c->ifs[i]) {
-			c->ifs[i]->q_next = now + 20 + rnd(c, 100);
+			c->ifs[i]->q_next = now;   /* at once, as for a new interface */
 			c->ifs[i]->q_ival = 1000;
 		}
 }
@@ -855,8 +855,13 @@ int mdns_core_iface(struct mdns_core *c, uint64_t now, unsigned ifindex, const c
 		snprintf(f->name, sizeof f->name, "%s", name);
 		memcpy(f->addr, addrs, naddrs * sizeof *addrs);
 		f->naddr = naddrs;
-		start_probe(c, now, f, rnd(c, 250));
-		f->q_next = now + 20 + rnd(c, 100);
+		/* a new interface (the daemon's start, a link that came up) probes and queries
+		 * at once: §8.1's 0-250 ms and §5.2's 20-120 ms random delays are a SHOULD
+		 * against many hosts powered on together, and simultaneous probes are settled
+		 * by the §8.2 tie-break anyway; the delays were up to a third of the time from
+		 * an exporter's start to its services on the other hosts (doc/dipusd.md) */
+		start_probe(c, now, f, 0);
+		f->q_next = now;
 		f->q_ival = 1000;
 		return 0;
 	}
