@@ -283,8 +283,12 @@ static void on_browse(void *arg, int up, const struct mdns_peer *p)
 		s->present = 0;
 		/* a record that goes is a hint, not proof: a live session stays; a lost one
 		 * is not retried */
-		if (s->imp && sep_import_up(s->imp))
+		if (s->imp && sep_import_up(s->imp)) {
+			if (vflag(d))
+				msg("%s (%s): its records are gone (expired or said goodbye); its session "
+				    "lives: kept until it is lost", s->instance, s->uri);
 			return;
+		}
 		seen_stop(d, s, "its records are gone");
 		memset(s, 0, sizeof *s);
 		return;
