@@ -281,8 +281,12 @@ static void on_browse(void *arg, int up, const struct mdns_peer *p)
 		s->present = 0;
 		/* a record that goes is a hint, not proof: a live session stays; a lost one
 		 * is not retried */
-		if (s->imp && sep_import_up(s->imp))
+		if (s->imp && sep_import_up(s->imp)) {
+			if (vflag(d))
+				msg("%s (%s): its records are gone (expired or said goodbye); its session "
+				    "lives: kept until it is lost", s->instance, s->uri);
 			return;
+		}
 		seen_stop(d, s, "its records are gone");
 		memset(s, 0, sizeof *s);
 		return;
@@ -699,6 +703,9 @@ int dipusd_main(int argc, char **argv)
 	loop_signal(d.lp, SIGHUP, on_hup, &d);
 	loop_signal(d.lp, SIGCHLD, on_child, &d);
 	char e2[NS_ERR_MAX];
+	/* with 'user', the key is that user's (it reads it again at each import after the
+	 * drop): it is made, checked and loaded as that user, not as root */
+	int as = d.conf.user[0] && geteuid() == 0 && daemon_as(d.conf.user, 1) == 0;
 	/* a fresh host (a router's first boot) has no key: make one, as keygen would */
 	if (tls_key_fingerprint(d.fp, e2, sizeof e2) < 0) {
 		if (errno != ENOENT)
@@ -710,7 +717,14 @@ int dipusd_main(int argc, char **argv)
 	if (exporter_up(&d, e2, sizeof e2) < 0)
 		die(errno == ENOKEY || errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO,
 		    "exporter: %s", e2);
+	if (as && daemon_as(NULL, 0) < 0)
+		die(DX_REFUSED, "user %s: cannot become root again: %s", d.conf.user, strerror(errno));
 	if (d.conf.user[0]) {
+		/* the root made now, as root (a shared root, mkroot's modes): the user could
+		 * not make it in a root-owned parent */
+		int rfd = geteuid() == 0 ? ns_open_root(1, e2, sizeof e2) : -1;
+		if (rfd >= 0)
+			close(rfd);
 		if (daemon_drop(d.conf.user, e2, sizeof e2) < 0)
 			die(DX_REFUSED, "%s", e2);
 		/* importers load the key and read known_hosts at each connect: as the new user */

@@ -83,6 +83,18 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE  /* fingerprints are taken after the handshake */
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_MAX_CONTENT_LEN 16384
+/* Memory: large blocks (the record buffers) are mapped, not malloc'd, so an idle
+ * session's buffers are resident only where records were written (core/tls-mem.c) */
+/* Records we send carry at most 4 KiB (what any peer accepts; input stays 16 KiB):
+ * PSA fills the unused rest of a signature's output buffer, the whole output record
+ * buffer, at each handshake, so that buffer is resident in full for the session's
+ * life. bench/sep's TLS throughput did not drop measurably. */
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_PLATFORM_CALLOC_MACRO dipus_tls_calloc
+#define MBEDTLS_PLATFORM_FREE_MACRO dipus_tls_free
+#include "../core/tls-mem.h"
 
 /* MBEDTLS_ERROR_C is off: its strings cost 14 KB. core/tls.c words the failures a
  * user meets itself (unknown or changed key, no certificate, not TLS 1.3, not TLS) and

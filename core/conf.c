@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,12 @@ static int one_line(struct pctx *p, struct conf *c, char *line, int *listen_seen
 	if (!strcmp(kw, "user")) {
 		if (strlen(v) >= sizeof c->user)
 			return bad(p, "user: name too long");
+		/* checked here, so a typo stops the start (and -t) with the line, not later
+		 * as a failed privilege drop */
+		errno = 0;
+		if (!getpwnam(v))
+			return bad(p, "user %s: no such user%s%s", v, errno ? ": " : "",
+			           errno ? strerror(errno) : "");
 		snprintf(c->user, sizeof c->user, "%s", v);
 		return 0;
 	}

@@ -151,3 +151,13 @@ int daemon_drop(const char *user, char *err, size_t errlen)
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	return 0;
 }
+
+int daemon_as(const char *user, int on)
+{
+	if (!on)
+		return seteuid(0) < 0 || setegid(0) < 0 ? -1 : 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw || geteuid() != 0)
+		return -1;
+	return setegid(pw->pw_gid) < 0 || seteuid(pw->pw_uid) < 0 ? -1 : 0;
+}

@@ -23,6 +23,7 @@ struct centry {
 	uint64_t recv, expire;
 	uint8_t stage, tries;      /* refresh queries sent (of 4); resolve queries sent */
 	uint16_t jitter;           /* refresh jitter, per mille of the TTL / 100 */
+	uint8_t revived;           /* a PTR announced again within its goodbye's second */
 	uint8_t name[MDNS_NAME_MAX];
 	uint8_t rd[MDNS_RD_MAX];
 };
@@ -313,8 +314,13 @@ static void cache_rr(struct mdns_core *c, uint64_t now, struct ifc *f, const str
 		e->rdlen = r->rdlen;
 		memcpy(e->rd, r->rd, r->rdlen);
 		e->tries = 0;
+		e->revived = 0;
 		e->next = f->cache;
 		f->cache = e;
+	} else if (!e->ttl && e->type == MDNS_PTR) {
+		/* it said goodbye and is back (an exporter restarted within the second): the
+		 * browser must hear that it went and came, or the same data hides the restart */
+		e->revived = 1;
 	}
 	e->ttl = r->ttl;
 	e->recv = now;
@@ -410,10 +416,13 @@ static void peers_sync(struct mdns_core *c, struct ifc *f)
 			if (f->npeers == MDNS_PEERS_MAX || !(f->peers[i] = malloc(sizeof p)))
 				continue;
 			f->npeers++;
-		} else if (!memcmp(f->peers[i], &p, sizeof p)) {
+		} else if (!memcmp(f->peers[i], &p, sizeof p) && !e->revived) {
 			seen[i] = 1;
 			continue;
+		} else if (e->revived) {
+			c->io.peer(c->io.arg, 0, f->peers[i]);   /* went (goodbye), then: */
 		}
+		e->revived = 0;
 		seen[i] = 1;
 		*f->peers[i] = p;
 		c->io.peer(c->io.arg, 1, &p);
@@ -826,7 +835,7 @@ void mdns_core_browse(struct mdns_core *c, uint64_t now, int on)
 	c->browse = on;
 	for (int i = 0; i < MDNS_MAX_IFACES; i++)
 		if (c->ifs[i]) {
-			c->ifs[i]->q_next = now + 20 + rnd(c, 100);
+			c->ifs[i]->q_next = now;   /* at once, as for a new interface */
 			c->ifs[i]->q_ival = 1000;
 		}
 }
@@ -855,8 +864,13 @@ int mdns_core_iface(struct mdns_core *c, uint64_t now, unsigned ifindex, const c
 		snprintf(f->name, sizeof f->name, "%s", name);
 		memcpy(f->addr, addrs, naddrs * sizeof *addrs);
 		f->naddr = naddrs;
-		start_probe(c, now, f, rnd(c, 250));
-		f->q_next = now + 20 + rnd(c, 100);
+		/* a new interface (the daemon's start, a link that came up) probes and queries
+		 * at once: §8.1's 0-250 ms and §5.2's 20-120 ms random delays are a SHOULD
+		 * against many hosts powered on together, and simultaneous probes are settled
+		 * by the §8.2 tie-break anyway; the delays were up to a third of the time from
+		 * an exporter's start to its services on the other hosts (doc/dipusd.md) */
+		start_probe(c, now, f, 0);
+		f->q_next = now;
 		f->q_ival = 1000;
 		return 0;
 	}

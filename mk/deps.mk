@@ -46,6 +46,7 @@ DEPS_LIBS   += $(MBEDTLS_LIB)
 GCM_WRAP     := mbedtls_gcm_crypt_and_tag mbedtls_gcm_auth_decrypt
 GCM_WRAP     += mbedtls_chachapoly_encrypt_and_tag mbedtls_chachapoly_auth_decrypt  # core/tls-chachapoly.c
 DEPS_LDFLAGS += $(foreach f,$(GCM_WRAP),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
+DEPS_LDFLAGS += -Wl,-u,dipus_tls_calloc -Wl,-u,dipus_tls_free  # core/tls-mem.c, called by mbedTLS only
 DEPS_STAMPS += $(DEPS_SRC)/.mbedtls.stamp
 
 $(MBEDTLS_LIB): $(DEPS_SRC)/.mbedtls.stamp config/dipus_mbedtls_config.h mk/mbedtls.mk

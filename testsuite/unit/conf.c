@@ -98,6 +98,7 @@ int main(void)
 	refused("number range", "reap-interval 99999999\n", 1, "expected a number");
 	refused("number junk", "max-peers 12x\n", 1, "expected a number");
 	refused("two values", "user a b\n", 1, "expected one value");
+	refused("unknown user", "export on\nuser no-such-user-dipus\n", 2, "user no-such-user-dipus: no such user");
 	refused("no value", "\nlog\n", 2, "expected one value");
 	refused("log target", "log file\n", 1, "expected stderr or syslog");
 	refused("trust policy", "trust everyone\n", 1, "expected known or none");

@@ -319,13 +319,13 @@ static void test_browse(void)
 	struct mdns_core *c = mk();
 	mdns_core_browse(c, 0, 1);
 	run(c, 3600 * 1000 * 3ull);
-	int ok = npk > 10 && pk[0].t >= 20 && pk[0].t <= 120 && pk[1].t - pk[0].t == 1000 && pk[2].t - pk[1].t == 2000;
+	int ok = npk > 10 && pk[0].t <= 10 && pk[1].t - pk[0].t == 1000 && pk[2].t - pk[1].t == 2000;
 	uint64_t maxgap = 0;
 	for (unsigned i = 1; i < npk; i++)
 		if (pk[i].t - pk[i - 1].t > maxgap)
 			maxgap = pk[i].t - pk[i - 1].t;
 	CHECK(ok && maxgap == 3600000 && pk[0].m.nq == 1 && pk[0].m.q[0].type == MDNS_PTR,
-	      "continuous query: first in 20-120 ms, then 1 s, 2 s, ... at most 1 h apart", "%u queries, max gap %llu",
+	      "continuous query: first at once, then 1 s, 2 s, ... at most 1 h apart", "%u queries, max gap %llu",
 	      npk, (unsigned long long)maxgap);
 	mdns_core_free(c, clock_now);
 

@@ -1,0 +1,7 @@
+/* tls-mem.h: mbedTLS's calloc and free (core/tls-mem.c says why). */
+#ifndef DIPUS_TLS_MEM_H
+#define DIPUS_TLS_MEM_H
+#include <stddef.h>
+void *dipus_tls_calloc(size_t n, size_t size);
+void dipus_tls_free(void *p);
+#endif
