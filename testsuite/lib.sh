@@ -17,6 +17,9 @@
 #                configured: ..." (optional, never a failure); if $DIPUS_CONFIG enables
 #                it but the binary lacks it, a FAIL.
 #   need_root    as a user, a SKIP; as root it never skips.
+#   skip_emulator  only under an emulator (make check CROSS=ARCH: $CROSS_CC set), after a
+#                probe of the very feature showed the emulator lacks it: "SKIP: NAME:
+#                emulator lacks: ..." (optional; doc/build.md lists each).
 #   skip         any other SKIP: testsuite/run counts it as a failure when run as root.
 #
 # $T is a fresh temporary directory, removed with every spawned process on exit,
@@ -45,6 +48,8 @@ fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
 # the one optional kind of skip: a feature this build was configured without
 skip_unconfigured() { echo "SKIP: $1: not configured: $2"; }
+# the other: what qemu-user lacks for this target, shown by a probe (never natively)
+skip_emulator() { echo "SKIP: $1: emulator lacks: $2"; }
 # on_exit FN: call FN at exit (before $T is removed)
 on_exit() { _cleanups="$_cleanups $1"; }
 
