@@ -11,18 +11,8 @@ for c in ip avahi-daemon avahi-browse avahi-publish dbus-daemon unshare; do need
 "$DIPUS" discoverer --help >/dev/null 2>&1 && "$DIPUS" exporter --help 2>/dev/null | grep -q advertise ||
 	{ skip mdns-interop "no discoverer or exporter --advertise in this build"; exit 0; }
 $PY -c 'import zeroconf' 2>/dev/null || { skip mdns-interop "needs python3-zeroconf"; exit 0; }
-# Under qemu-user (make check CROSS=ARCH passes the target's compiler as CROSS_CC): does
-# the emulator give a target program what dipus's mDNS needs (getifaddrs, IP_PKTINFO)?
-# mdns-interop-probe.c checks exactly that; qemu 7.2 for big-endian MIPS gives neither
-# (doc/build.md). Natively there is no probe and no skip.
-if [ -n "${CROSS_CC:-}" ]; then
-	"$CROSS_CC" -static -O2 -o "$T/probe" "$TOP/testsuite/e2e/mdns-interop-probe.c" 2>"$T/probe.err" ||
-		{ fail mdns-interop/probe "cannot build the probe with $CROSS_CC: $(head -c 300 "$T/probe.err")"; exit 0; }
-	if ! why=$(timeout 20 "$T/probe"); then
-		skip_emulator mdns-interop "${why:-the probe did not finish in 20 s}"
-		exit 0
-	fi
-fi
+# under qemu-user: does the emulator give dipus what its mDNS needs? (lib.sh)
+need_mdns_platform mdns-interop || exit 0
 mdns_lan mdns-interop
 setup_host hosta
 mkdir -p "$DIPUS_ROOT/exported"

@@ -1,7 +1,7 @@
-/* mdns-interop-probe.c: does this platform give a program what dipus's mDNS needs?
- * mdns-interop.sh builds it with the target's compiler when it is given one (make check
- * CROSS=ARCH passes CROSS_CC) and runs it where dipus would run: under qemu-user, whose
- * translation of these calls is what is in question. Each check is bounded:
+/* mdns-probe.c: does this platform give a program what dipus's mDNS needs? lib.sh's
+ * need_mdns_platform builds it with the target's compiler when it is given one (make
+ * check CROSS=ARCH passes CROSS_CC) and runs it where dipus would run: under qemu-user,
+ * whose translation of these calls is what is in question. Each check is bounded:
  *   - getifaddrs() returns (the kernel's netlink link and address dumps, as the program
  *     sees them, parse) and lists lo with the index if_nametoindex() gives;
  *   - a UDP datagram to 127.0.0.1 sent with IP_PKTINFO naming lo is accepted, and
