@@ -153,7 +153,7 @@ if [ "$DISC" = 1 ]; then
 	no_svc_in_dls b secret.c && pass dipusd-net/untrusted-not-imported || fail dipusd-net/untrusted-not-imported "b imported c"
 	grep -q "key $FP_c is not trusted here" "$T/b.log" && pass dipusd-net/untrusted-logged ||
 		fail dipusd-net/untrusted-logged "$(grep -i trust "$T/b.log" | tail -3)"
-	svc_in_dls a secret.c && pass dipusd-net/trusted-imported-by-a || fail dipusd-net/trusted-imported-by-a "a did not import c"
+	wait_for 15 svc_in_dls a secret.c && pass dipusd-net/trusted-imported-by-a || fail dipusd-net/trusted-imported-by-a "a did not import c"
 else
 	skip dipusd-net/discovery "this binary has no mDNS layer (dipus discoverer)"
 fi
