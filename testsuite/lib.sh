@@ -53,9 +53,10 @@ skip_unconfigured() { echo "SKIP: $1: not configured: $2"; }
 skip_emulator() { echo "SKIP: $1: emulator lacks: $2"; }
 
 # need_mdns_platform NAME: under an emulator (CROSS_CC set), does it give a target program
-# what dipus's mDNS needs (testsuite/lib/mdns-probe.c: getifaddrs, IP_PKTINFO)? Lacking,
-# skip_emulator and 1; natively 0 without a probe. For tests whose dipus processes run
-# mDNS (qemu 7.2 for big-endian MIPS: getifaddrs never returns; doc/build.md).
+# what dipus's mDNS needs (testsuite/lib/mdns-probe.c: getifaddrs, IP_PKTINFO, joining
+# IPv4 multicast by index)? Lacking, skip_emulator and 1; natively 0 without a probe. For
+# tests whose dipus processes run mDNS (qemu 7.2: on big-endian MIPS getifaddrs never
+# returns; on aarch64 IP_ADD_MEMBERSHIP loses the index; doc/build.md).
 need_mdns_platform() {
 	[ -n "${CROSS_CC:-}" ] || return 0
 	"$CROSS_CC" -static -O2 -o "$T/mdns-probe" "$TOP/testsuite/lib/mdns-probe.c" 2>"$T/mdns-probe.err" ||
