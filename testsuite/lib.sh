@@ -50,7 +50,10 @@ skip() { echo "SKIP: $1: $2"; }
 # the one optional kind of skip: a feature this build was configured without
 skip_unconfigured() { echo "SKIP: $1: not configured: $2"; }
 # the other: what qemu-user lacks for this target, shown by a probe (never natively)
-skip_emulator() { echo "SKIP: $1: emulator lacks: $2"; }
+skip_emulator() {
+	if [ -n "${CROSS_CC:-}" ]; then echo "SKIP: $1: emulator lacks: $2"
+	else skip "$1" "$2 (natively: not an emulator's lack)"; fi
+}
 
 # need_mdns_platform NAME: under an emulator (CROSS_CC set), does it give a target program
 # what dipus's mDNS needs (testsuite/lib/mdns-probe.c: getifaddrs, IP_PKTINFO, joining
