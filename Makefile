@@ -246,9 +246,10 @@ install: $(OUT)
 
 # The whole suite: one runner, C unit tests and end-to-end scripts alike.
 # With CROSS=, the target's static binary and unit tests run under qemu-user (binfmt_misc,
-# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits.
+# scripts/cross-toolchains.sh --binfmt): 64 MiB bulk data, four times the time limits;
+# CROSS_CC lets a test build a probe of what the emulator lacks (lib.sh's skip_emulator).
 CROSS_CHECK_ENV = $(if $(CROSS),DIPUS_TEST_BIG=$${DIPUS_TEST_BIG:-67108864} SEP_DATA_BYTES=$${SEP_DATA_BYTES:-67108864} \
-                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4})
+                  TEST_TIMEOUT_SCALE=$${TEST_TIMEOUT_SCALE:-4} CROSS_CC='$(CC)')
 check: $(OUT) units
 	MAKEFLAGS="$${MAKEFLAGS%% -- *}" $(CROSS_CHECK_ENV) DIPUS=$(CURDIR)/$(OUT) DIPUS_CONFIG=$(CURDIR)/$(CONFIG) UNIT_DIR=$(CURDIR)/$(BUILDDIR)/unit sh testsuite/run $(TESTS)
 

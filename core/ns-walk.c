@@ -520,7 +520,7 @@ int ns_open_parent(const char *given, char base[NS_PATH_MAX])
 	return fd;
 }
 
-/* A non-blocking probe of dirfd/base: 1 live (accepted, or its backlog is full), 0
+/* A probe of dirfd/base that reaches no service: 1 live (a socket is bound to it), 0
  * refused (dead), -1 not a socket or not ours to judge (errno). */
 int ns_probe_at(int dirfd, const char *base)
 {
@@ -532,17 +532,21 @@ int ns_probe_at(int dirfd, const char *base)
 		return -1;
 	}
 	/* listening, says the kernel: alive, and nobody's command ran to find out. Not
-	 * seen (dead, or listened to from another network namespace) or no sock_diag: a
-	 * connect, which a dead socket refuses without anything running. */
+	 * seen (dead, or listened to from another network namespace) or no sock_diag (a
+	 * kernel without unix_diag; qemu-user): a datagram socket's connect, which finds
+	 * the socket bound to this file without ever reaching it (a stream connect would
+	 * be accepted: a pipe helper would run its command). Nobody bound: refused, dead.
+	 * A stream socket bound (listening, or about to: bind-then-listen): EPROTOTYPE,
+	 * live; a datagram one: connected, live. */
 	if (ns_listening(st.st_dev, st.st_ino) == 1)
 		return 1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	int r = ns_sock_at(NS_AT_CONNECT, fd, dirfd, base);
 	int e = errno;
 	close(fd);
-	if (r == 0 || e == EAGAIN || e == EINPROGRESS)
+	if (r == 0 || e == EPROTOTYPE)
 		return 1;
 	errno = e;
 	return e == ECONNREFUSED ? 0 : -1;

@@ -150,9 +150,8 @@ int ns_listening(dev_t dev, ino_t ino);
 void ns_listening_forget(void);   /* the next answer from a fresh dump */
 
 /* Is a socket path live? 1 live, 0 refused (dead), -1 other error (errno). Live when
- * ns_listening() says so (nothing connects); otherwise a non-blocking connect, which a
- * dead socket refuses (a live one in another network namespace accepts: the one case
- * where a probe still reaches the service). */
+ * ns_listening() says so; otherwise a datagram socket's connect, which a dead socket
+ * refuses and a bound stream socket answers EPROTOTYPE: it never reaches the service. */
 int ns_probe(const char *path);
 /* The same for a pass over many (the reaper): the kernel's listing is reused for 50 ms,
  * so a socket closed within that time may still read as live. */

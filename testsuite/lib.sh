@@ -9,6 +9,7 @@
 #   expect_rc NAME CODE CMD...      expect_eq NAME WANT GOT
 #   expect_grep NAME PATTERN FILE   sha FILE
 #   need_root NAME / need_cmd NAME CMD [PACKAGE] / need_applet NAME APPLET...
+#   need_mdns_platform NAME  # under qemu (CROSS_CC): a probe; lacking, skip_emulator
 #
 # Skips (the rule testsuite/run enforces):
 #   need_cmd     a peer program the test runs against is required: missing, it is a
@@ -17,6 +18,9 @@
 #                configured: ..." (optional, never a failure); if $DIPUS_CONFIG enables
 #                it but the binary lacks it, a FAIL.
 #   need_root    as a user, a SKIP; as root it never skips.
+#   skip_emulator  only under an emulator (make check CROSS=ARCH: $CROSS_CC set), after a
+#                probe of the very feature showed the emulator lacks it: "SKIP: NAME:
+#                emulator lacks: ..." (optional; doc/build.md lists each).
 #   skip         any other SKIP: testsuite/run counts it as a failure when run as root.
 #
 # $T is a fresh temporary directory, removed with every spawned process on exit,
@@ -45,6 +49,26 @@ fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
 # the one optional kind of skip: a feature this build was configured without
 skip_unconfigured() { echo "SKIP: $1: not configured: $2"; }
+# the other: what qemu-user lacks for this target, shown by a probe (never natively)
+skip_emulator() {
+	if [ -n "${CROSS_CC:-}" ]; then echo "SKIP: $1: emulator lacks: $2"
+	else skip "$1" "$2 (natively: not an emulator's lack)"; fi
+}
+
+# need_mdns_platform NAME: under an emulator (CROSS_CC set), does it give a target program
+# what dipus's mDNS needs (testsuite/lib/mdns-probe.c: getifaddrs, IP_PKTINFO, joining
+# IPv4 multicast by index)? Lacking, skip_emulator and 1; natively 0 without a probe. For
+# tests whose dipus processes run mDNS (qemu 7.2: on big-endian MIPS getifaddrs never
+# returns; on aarch64 IP_ADD_MEMBERSHIP loses the index; doc/build.md).
+need_mdns_platform() {
+	[ -n "${CROSS_CC:-}" ] || return 0
+	"$CROSS_CC" -static -O2 -o "$T/mdns-probe" "$TOP/testsuite/lib/mdns-probe.c" 2>"$T/mdns-probe.err" ||
+		{ fail "$1/probe" "cannot build testsuite/lib/mdns-probe.c with $CROSS_CC: $(head -c 300 "$T/mdns-probe.err")"; return 1; }
+	local why
+	why=$(timeout 20 "$T/mdns-probe") && return 0
+	skip_emulator "$1" "${why:-the mDNS probe did not finish in 20 s}"
+	return 1
+}
 # on_exit FN: call FN at exit (before $T is removed)
 on_exit() { _cleanups="$_cleanups $1"; }
 

@@ -9,6 +9,7 @@
 . "$TOP/testsuite/lib.sh"
 need_root dipusd-expire || exit 0
 need_cmd dipusd-expire ip || exit 0
+need_mdns_platform dipusd-expire || exit 0   # its dipusds discover (qemu: lib.sh)
 for a in dipusd pair dls dcat discoverer; do
 	"$DIPUS" --list | grep -qx "$a" || { skip dipusd-expire "binary has no $a"; exit 0; }
 done

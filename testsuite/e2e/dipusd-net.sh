@@ -15,6 +15,7 @@
 . "$TOP/testsuite/lib.sh"
 need_root dipusd-net || exit 0
 need_cmd dipusd-net ip || exit 0
+need_mdns_platform dipusd-net || exit 0   # its dipusds discover (qemu: lib.sh)
 for a in dipusd pair export-pipe dls; do
 	"$DIPUS" --list | grep -qx "$a" || { skip dipusd-net "binary has no $a"; exit 0; }
 done

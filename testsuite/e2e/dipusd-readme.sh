@@ -7,6 +7,7 @@
 . "$TOP/testsuite/lib.sh"
 need_root dipusd-readme || exit 0
 for c in ip unshare nsenter lame python3; do need_cmd dipusd-readme "$c" || exit 0; done
+need_mdns_platform dipusd-readme || exit 0   # its dipusds discover (qemu: lib.sh)
 "$DIPUS" dipusd --help 2>/dev/null | grep -q -- '-d FD' || { skip dipusd-readme "dipusd not implemented"; exit 0; }
 "$DIPUS" discoverer --help >/dev/null 2>&1 || { skip dipusd-readme "no discovery in this binary"; exit 0; }
 S=dpr$$
