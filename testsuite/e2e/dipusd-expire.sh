@@ -20,39 +20,8 @@ done
 [ -n "$PYZ" ] || { fail dipusd-expire/setup "needs python3-zeroconf"; exit 1; }
 
 S=dpx$$
-SW=${S}sw
-netns_down() { ip netns del "${S}a" 2>/dev/null; ip netns del "${S}b" 2>/dev/null; ip netns del "$SW" 2>/dev/null; }
-on_exit netns_down
-ip netns add "$SW" || { skip dipusd-expire "cannot create network namespaces here"; exit 0; }
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 type bridge mcast_snooping 0 2>/dev/null
-ip -n "$SW" link set br0 up
-i=0
-for h in a b; do
-	i=$((i + 1))
-	ip netns add "$S$h"
-	ip -n "$S$h" link add eth0 type veth peer name "p$h" netns "$SW"
-	ip -n "$SW" link set "p$h" master br0 up
-	ip -n "$S$h" addr add "10.233.52.$i/24" dev eth0
-	ip -n "$S$h" link set lo up
-	ip -n "$S$h" link set eth0 up multicast on
-	mkdir -p "$T/$h/conf" && chmod 700 "$T/$h/conf"
-done
-ADDR_a=10.233.52.1
-on() {
-	local h=$1; shift
-	ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" "$@"
-}
-dstart() {
-	local h=$1
-	rm -f "$T/$h.ready"; mkfifo "$T/$h.ready"
-	spawn ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" \
-		bash -c 'exec "$0" dipusd -v -d 3 3>"$1" 2>>"$2"' "$DIPUS" "$T/$h.ready" "$T/$h.log"
-	eval "PID_$h=$SPAWNED"
-	[ -n "$(timeout 20 cat "$T/$h.ready" | od -An -c)" ]
-}
-svc_in_dls() { on "$1" "$DIPUS" dls -1 2>/dev/null | grep -qx "$2"; }
-no_svc_in_dls() { ! svc_in_dls "$@"; }
+. "$TOP/testsuite/e2e/dipusd-lib.inc"
+dipusd_lan dipusd-expire 10.233.52 a b
 
 for h in a b; do on "$h" "$DIPUS" keygen >/dev/null 2>&1; done
 FP_a=$(on a "$DIPUS" keygen -y)

@@ -25,29 +25,9 @@ DISC=1
 "$DIPUS" discoverer --help >/dev/null 2>&1 || DISC=0
 
 S=dpd$$
-SW=${S}sw
-HOSTS="a b c d"
-netns_down() {
-	local h
-	for h in $HOSTS; do ip netns del "$S$h" 2>/dev/null; done
-	ip netns del "$SW" 2>/dev/null
-}
-on_exit netns_down
-ip netns add "$SW" || { skip dipusd-net "cannot create network namespaces here"; exit 0; }
-ip -n "$SW" link add br0 type bridge
-# every multicast frame flooded: no IGMP snooping between the test's hosts
-ip -n "$SW" link set br0 type bridge mcast_snooping 0 2>/dev/null
-ip -n "$SW" link set br0 up
-i=0
-for h in a b c; do
-	i=$((i + 1))
-	ip netns add "$S$h"
-	ip -n "$S$h" link add eth0 type veth peer name "p$h" netns "$SW"
-	ip -n "$SW" link set "p$h" master br0 up
-	ip -n "$S$h" addr add "10.233.50.$i/24" dev eth0
-	ip -n "$S$h" link set lo up
-	ip -n "$S$h" link set eth0 up multicast on
-done
+. "$TOP/testsuite/e2e/dipusd-lib.inc"
+LAN_HOSTS=d   # d is off the LAN (below): deleted on exit with the others
+dipusd_lan dipusd-net 10.233.50 a b c
 ip netns add "${S}d"
 ip -n "${S}a" link add far0 type veth peer name far0 netns "${S}d"
 ip -n "${S}a" addr add 10.233.51.1/24 dev far0
@@ -55,14 +35,8 @@ ip -n "${S}d" addr add 10.233.51.2/24 dev far0
 ip -n "${S}a" link set far0 up multicast off
 ip -n "${S}d" link set far0 up multicast off
 ip -n "${S}d" link set lo up
-ADDR_a=10.233.50.1 ADDR_b=10.233.50.2 ADDR_c=10.233.50.3 ADDR_d=10.233.51.2
+ADDR_d=10.233.51.2
 
-# in HOST CMD...: run CMD as that host (its namespace, root, config dir, host name)
-on() {
-	local h=$1; shift
-	ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" "$@"
-}
-for h in $HOSTS; do mkdir -p "$T/$h"; done
 # d: far away, nothing but an explicit import reaches it; a and d know each other
 cat >"$T/d.conf" <<EOF
 advertise off
@@ -70,28 +44,6 @@ discover off
 service export far/text cat
 EOF
 mkdir -p "$T/d/conf" && chmod 700 "$T/d/conf" && cp "$T/d.conf" "$T/d/conf/dipusd.conf"
-
-# dstart HOST [ARGS...]: dipusd on HOST, log in $T/HOST.log; waits for readiness
-dstart() {
-	local h=$1; shift
-	mkdir -p "$T/$h/conf" && chmod 700 "$T/$h/conf"
-	rm -f "$T/$h.ready"; mkfifo "$T/$h.ready"
-	spawn ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" \
-		bash -c 'exec "$0" dipusd -v -d 3 "${@:3}" 3>"$1" 2>>"$2"' "$DIPUS" "$T/$h.ready" "$T/$h.log" "$@"
-	eval "PID_$h=$SPAWNED"
-	[ -n "$(timeout $((20 * ${TEST_TIMEOUT_SCALE:-1})) cat "$T/$h.ready" | od -An -c)" ]
-}
-# svc_in_dls HOST NAME.HOST: that service is in HOST's dls (one NAME.HOST per line)
-svc_in_dls() { on "$1" "$DIPUS" dls -1 2>/dev/null | grep -qx "$2"; }
-# spawn_on HOST CMD...: spawn (own process group, killed at exit) as that host
-spawn_on() {
-	local h=$1; shift
-	spawn ip netns exec "$S$h" env DIPUS_HOST="$h" DIPUS_ROOT="$T/$h/root" DIPUS_CONF="$T/$h/conf" "$@"
-}
-no_svc_in_dls() { ! svc_in_dls "$@"; }
-# ms since $1 (date +%s%N / 1000000)
-since() { echo $(( $(date +%s%N) / 1000000 - $1 )); }
-now() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # ---- a fresh host (no key, no root, no config) starts as root with nothing typed ----
 for h in a b c d; do
