@@ -91,8 +91,7 @@ struct sep_session {
 	struct chan *fresh;       /* new CONNECTs: read once before the OPEN goes out */
 	unsigned nchan;
 	uint32_t last_id;         /* client: last id opened; server: highest id seen */
-	uint8_t *ibuf;         /* IBUF_MAP bytes mapped, or malloc'd when ibuf_malloced */
-	int ibuf_malloced;
+	uint8_t *ibuf;            /* IBUF_MAP bytes, mapped (xmap) */
 	size_t ilen;
 	uint8_t *obuf;
 	size_t olen, ooff, ocap;
@@ -1309,9 +1308,7 @@ struct sep_session *sep_session_new(struct loop *lp, const struct sep_io *io, in
 	/* a mapping of its own: a session's frames are mostly small, and only the pages a
 	 * frame was ever read into are resident (from malloc, the 66 KiB would share pages
 	 * earlier allocations wrote: 8-12 KiB of an idle session's memory) */
-	s->ibuf = mmap(NULL, IBUF_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->ibuf == MAP_FAILED)
-		s->ibuf = xmalloc(SEP_HDR + SEP_MAX_PAYLOAD), s->ibuf_malloced = 1;
+	s->ibuf = xmap(IBUF_MAP);
 	s->last_rx = now_ms();
 	s->rfd_ev = s->wfd_ev = UNWATCHED;
 	/* preface and HELLO go out at once: both sides speak first */
@@ -1369,10 +1366,7 @@ void sep_session_free(struct sep_session *s)
 		loop_timer_cancel(s->lp, s->close_timer);
 	if (s->io.read == fd_read)
 		free(s->io.ctx);
-	if (s->ibuf_malloced)
-		free(s->ibuf);
-	else
-		munmap(s->ibuf, IBUF_MAP);
+	munmap(s->ibuf, IBUF_MAP);
 	free(s->obuf);
 	free(s);
 }

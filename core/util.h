@@ -47,6 +47,9 @@ void msg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
+/* n bytes (a page multiple) of zeroed memory in a mapping of their own: resident only
+ * where written, returned whole by munmap(p, n); dies like xmalloc */
+void *xmap(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
