@@ -705,7 +705,7 @@ int dipusd_main(int argc, char **argv)
 	char e2[NS_ERR_MAX];
 	/* with 'user', the key is that user's (it reads it again at each import after the
 	 * drop): it is made, checked and loaded as that user, not as root */
-	int as = d.conf.user[0] && geteuid() == 0 && daemon_as(d.conf.user, 1) == 0;
+	int as = d.conf.user[0] && daemon_as(d.conf.user) == 0;
 	/* a fresh host (a router's first boot) has no key: make one, as keygen would */
 	if (tls_key_fingerprint(d.fp, e2, sizeof e2) < 0) {
 		if (errno != ENOENT)
@@ -717,7 +717,7 @@ int dipusd_main(int argc, char **argv)
 	if (exporter_up(&d, e2, sizeof e2) < 0)
 		die(errno == ENOKEY || errno == EPERM || errno == EACCES ? DX_REFUSED : DX_IO,
 		    "exporter: %s", e2);
-	if (as && daemon_as(NULL, 0) < 0)
+	if (as && daemon_as_root() < 0)
 		die(DX_REFUSED, "user %s: cannot become root again: %s", d.conf.user, strerror(errno));
 	if (d.conf.user[0]) {
 		/* the root made now, as root (a shared root, mkroot's modes): the user could

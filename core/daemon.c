@@ -152,12 +152,15 @@ int daemon_drop(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
-int daemon_as(const char *user, int on)
+int daemon_as(const char *user)
 {
-	if (!on)
-		return seteuid(0) < 0 || setegid(0) < 0 ? -1 : 0;
 	struct passwd *pw = getpwnam(user);
 	if (!pw || geteuid() != 0)
 		return -1;
 	return setegid(pw->pw_gid) < 0 || seteuid(pw->pw_uid) < 0 ? -1 : 0;
+}
+
+int daemon_as_root(void)
+{
+	return seteuid(0) < 0 || setegid(0) < 0 ? -1 : 0;
 }

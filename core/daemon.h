@@ -23,8 +23,9 @@ void daemon_syslog(const char *ident);
 /* As root: become user for good (groups, gid, uid; no way back, no new privileges).
  * Not root: fine if we are user already. 0, or -1 with err. */
 int daemon_drop(const char *user, char *err, size_t errlen);
-/* As root: act as user (effective ids only, the way back kept: on 1) or root again
- * (on 0), so that files of user's (its key) are used as user would. 0 or -1. */
-int daemon_as(const char *user, int on);
+/* As root: act as user (effective ids only, the way back kept), so that files of
+ * user's (its key) are used as user would; daemon_as_root() goes back. 0 or -1. */
+int daemon_as(const char *user);
+int daemon_as_root(void);
 
 #endif
