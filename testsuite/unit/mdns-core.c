@@ -362,6 +362,23 @@ static void test_browse(void)
 	CHECK(still && downs == 1 && !strcmp(last.instance, "lame"), "a goodbye: the peer goes 1 s later", "downs %d", downs);
 	mdns_core_free(c, clock_now);
 
+	/* a goodbye, then the same records again within its second (an exporter restarted
+	 * at once): the browser hears the peer go and come back, not nothing */
+	c = mk();
+	mdns_core_browse(c, 0, 1);
+	run(c, 500);
+	announce_peer(c, 4500, 120, "10.0.0.7", 1);
+	ups = downs = 0;
+	announce_peer(c, 0, 0, "10.0.0.7", 1);
+	run(c, clock_now + 300);
+	announce_peer(c, 4500, 120, "10.0.0.7", 1);
+	int back = downs == 1 && ups == 1;
+	run(c, clock_now + 2000);
+	CHECK(back && downs == 1 && ups == 1 && !strcmp(last.instance, "lame"),
+	      "a goodbye and the same records within its second: the peer goes and comes back at once",
+	      "downs %d ups %d (at once: %d)", downs, ups, back);
+	mdns_core_free(c, clock_now);
+
 	/* refresh at 80, 85, 90, 95% of the TTL, then expiry */
 	c = mk();
 	mdns_core_browse(c, 0, 1);
