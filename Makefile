@@ -266,8 +266,15 @@ check-sanitize:
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=16} \
 	DIPUS_TEST_BIG=268435456 SEP_DATA_BYTES=268435456 $(MAKE) SANITIZE=1 CC=gcc check
 
+# The fuzz targets are built from config/defconfig, with the features its applets select
+# (as $(AUTOCONF) is): make works that list out with CONFIG=config/defconfig.
+ifeq ($(CONFIG),config/defconfig)
 fuzz:
-	$(MAKE) -f mk/fuzz.mk
+	$(MAKE) -f mk/fuzz.mk FUZZ_FEATURES="$(foreach s,$(sort $(SELECTABLE)),$(s)=$(CONFIG_$(s)))"
+else
+fuzz:
+	$(MAKE) CONFIG=config/defconfig fuzz
+endif
 
 clean:
 	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name src -exec rm -rf {} +; fi
