@@ -49,3 +49,16 @@ void dipus_tls_free(void *p)
 			}
 	free(p);
 }
+
+/* A handshake leaves the output record buffer written in full (PSA fills the unused
+ * rest of a signature's output, which is the rest of that buffer), so an idle session
+ * would keep all 16 KiB of it resident. Once the handshake's records are sent, what the
+ * pages past the first hold is dead: they go back to the kernel and are zero pages again
+ * until a record is written there. The first page (record header, counters) stays. */
+void dipus_tls_trim(void *p)
+{
+	if (((uintptr_t)p & 4095) == OFF)
+		for (unsigned i = 0; i < nmapped; i++)
+			if (mapped[i].p == p && mapped[i].len > 4096)
+				madvise((char *)p - OFF + 4096, mapped[i].len - 4096, MADV_DONTNEED);
+}

@@ -4,4 +4,6 @@
 #include <stddef.h>
 void *dipus_tls_calloc(size_t n, size_t size);
 void dipus_tls_free(void *p);
+/* after a handshake: the pages of a mapped block past its first are dead (tls-mem.c) */
+void dipus_tls_trim(void *p);
 #endif

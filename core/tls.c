@@ -7,6 +7,7 @@
  * required verification; our own certificate stands in, and is never what decides. */
 #include "tls.h"
 #include "tls-int.h"
+#include "tls-mem.h"
 #include "tls-suites.h"
 #include "util.h"
 
@@ -440,6 +441,8 @@ int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 		c->verified = 1;
 	if (r == 0) {
 		c->verified = c->fp[0] != 0;
+		if (c->ssl.out_left == 0)
+			dipus_tls_trim(c->ssl.out_buf);
 		return 0;
 	}
 	if (r == MBEDTLS_ERR_SSL_WANT_READ)

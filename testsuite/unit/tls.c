@@ -6,8 +6,10 @@
  * appending); authorized_keys; and real TLS 1.3 sessions over socketpairs, the server
  * in a forked child with its own config dir: mutual auth and data both ways with
  * EAGAIN semantics, close_notify, a refused client key, a changed and an unknown
- * exporter key, plaintext peers both ways, a cut connection, fork-safe randomness. */
+ * exporter key, plaintext peers both ways, a cut connection, fork-safe randomness;
+ * a record buffer's pages handed back after a handshake (tls-mem.c). */
 #include "tls.h"
+#include "tls-mem.h"
 #include "util.h"
 
 #include "psa/crypto.h"
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -717,6 +720,33 @@ static void test_fork_rng(void)
 	close(pp[1]);
 }
 
+/* dipus_tls_trim: a mapped block written in full (as PSA leaves the output record
+ * buffer after a handshake) keeps its first page resident and intact; the pages past
+ * it are no longer resident and read as zeros */
+static void test_mem_trim(void)
+{
+	size_t len = 16384 + 400, off = 16, pages = (len + off + 4095) / 4096;
+	unsigned char *p = dipus_tls_calloc(1, len), vec[8] = { 0 };
+	if (!p || pages > sizeof vec) {
+		printf("FAIL: tls-mem/trim: no block\n");
+		failures++;
+		return;
+	}
+	memset(p, 0xa5, len);
+	dipus_tls_trim(p);
+	int r = mincore(p - off, pages * 4096, vec);
+	unsigned rest = 0;
+	for (size_t i = 1; i < pages; i++)
+		rest += vec[i] & 1;
+	CHECK(r == 0 && (vec[0] & 1) && rest == 0, "tls-mem/trim-pages-returned",
+	      "mincore %d: first page %s, %u of %zu later pages resident", r, vec[0] & 1 ? "in" : "out",
+	      rest, pages - 1);
+	CHECK(p[0] == 0xa5 && p[4096 - off - 1] == 0xa5 && p[4096 - off] == 0 && p[len - 1] == 0,
+	      "tls-mem/trim-first-page-kept", "bytes %02x %02x | %02x %02x", p[0], p[4096 - off - 1],
+	      p[4096 - off], p[len - 1]);
+	dipus_tls_free(p);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -733,6 +763,7 @@ int main(void)
 	test_known_hosts();
 	test_authorized_keys();
 	test_fork_rng();
+	test_mem_trim();
 	test_sessions(fpa);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
