@@ -98,6 +98,7 @@ struct sep_session {
 	size_t opeak;             /* most queued since the queue last ran empty */
 	int paused;               /* output above OUT_HIGH: channels stopped reading */
 	uint64_t last_rx;
+	int idle_due;             /* a keepalive PING or PONG: tell io.idle once it is out */
 	struct loop_timer *timer;       /* handshake, keepalive, idle */
 	struct loop_timer *close_timer; /* the deferred SEP_SESSION_CLOSED */
 	struct loop_timer *linger_timer;
@@ -299,6 +300,12 @@ static int flush(struct sep_session *s)
 		return -1;
 	}
 	if (!out_queued(s)) {
+		/* A keepalive went out: one side heard nothing for a keepalive period, so the
+		 * transport's buffers of the last burst are dead weight while the session
+		 * stays quiet (TLS gives back their pages) */
+		if (s->idle_due && s->io.idle)
+			s->io.idle(s->io.ctx);
+		s->idle_due = 0;
 		/* A big buffer goes back only after a burst that did not need it: a bulk
 		 * transfer drains the queue again and again, and freeing at each drain was an
 		 * mmap, a munmap and its page faults every 600 KiB. An idle session frees it
@@ -1063,6 +1070,7 @@ static void handle_session_frame(struct sep_session *s, const struct sep_frame *
 	case SEP_PING:
 		if (f->len != 8)
 			return fail(s, SEP_E_PROTOCOL, "PING of %u bytes", f->len);
+		s->idle_due = 1;  /* the peer heard nothing from us for a keepalive period */
 		return out_frame(s, SEP_PONG, 0, f->p, 8);
 	case SEP_PONG:
 		if (f->len != 8)
@@ -1266,6 +1274,7 @@ static void tick(struct loop *lp, void *arg)
 		for (int i = 0; i < 8; i++)
 			p[i] = (uint8_t)(now >> (8 * i));
 		out_frame(s, SEP_PING, 0, p, 8);
+		s->idle_due = 1;
 		if (flush(s) < 0)
 			return session_end(s, SEP_E_SHUTDOWN, "transport closed while writing", 0);
 		update_session_events(s);

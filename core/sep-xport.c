@@ -49,7 +49,7 @@ void sep_io_tls(struct sep_io *io, struct tls_conn *c, int fd)
 {
 #if ENABLE_TLS
 	*io = (struct sep_io){ .ctx = c, .read = tls_read, .write = tls_write, .pending = tls_pending,
-	                       .wants_write = tls_wants_write, .rfd = fd, .wfd = fd };
+	                       .wants_write = tls_wants_write, .idle = tls_idle, .rfd = fd, .wfd = fd };
 #else
 	(void)c;
 	sep_io_fd(io, fd, fd);

@@ -25,6 +25,7 @@ struct sep_io {
 	ssize_t (*write)(void *ctx, const void *buf, size_t n);
 	size_t (*pending)(void *ctx);    /* bytes readable without the fd (TLS); may be NULL */
 	int (*wants_write)(void *ctx);   /* output queued inside (TLS); may be NULL */
+	void (*idle)(void *ctx);         /* the session is quiet: give back memory (TLS); may be NULL */
 	int rfd, wfd;                    /* what the loop watches (may be equal) */
 };
 /* Plain descriptors: a socket (rfd == wfd) or a pair of pipes. Sets them non-blocking. */

@@ -441,8 +441,7 @@ int tls_handshake(struct tls_conn *c, char *err, size_t errlen)
 		c->verified = 1;
 	if (r == 0) {
 		c->verified = c->fp[0] != 0;
-		if (c->ssl.out_left == 0)
-			dipus_tls_trim(c->ssl.out_buf);
+		tls_idle(c);  /* the handshake wrote all of the output buffer (tls-mem.c) */
 		return 0;
 	}
 	if (r == MBEDTLS_ERR_SSL_WANT_READ)
@@ -625,6 +624,15 @@ size_t tls_pending(void *conn)
 	struct tls_conn *c = conn;
 	return mbedtls_ssl_get_bytes_avail(&c->ssl) + (mbedtls_ssl_check_pending(&c->ssl) ? 1 : 0) +
 	       c->ralen;
+}
+
+void tls_idle(void *conn)
+{
+	struct tls_conn *c = conn;
+	if (!c->ssl.out_left)
+		dipus_tls_trim(c->ssl.out_buf);
+	if (!c->ssl.in_left && !tls_pending(c))
+		dipus_tls_trim(c->ssl.in_buf);
 }
 
 int tls_wants_write(void *conn)

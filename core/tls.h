@@ -105,6 +105,9 @@ ssize_t tls_read(void *conn, void *buf, size_t n);
 ssize_t tls_write(void *conn, const void *buf, size_t n);
 size_t tls_pending(void *conn);   /* decrypted bytes waiting inside TLS */
 int tls_wants_write(void *conn);  /* 1 while an encrypted record waits for the fd */
+/* A quiet session (sep_io's idle): its record buffers' pages past the first go back to
+ * the kernel where they hold nothing still needed (core/tls-mem.c) */
+void tls_idle(void *conn);
 void tls_conn_free(struct tls_conn *c); /* sends close_notify (best effort) */
 
 /* Server: refuse a just-accepted connection because of our own bounds, telling the

@@ -411,6 +411,14 @@ struct rs {
 	struct raw *r;
 };
 
+/* the transport's idle hook (TLS gives back its record buffers there): counted */
+static int idle_calls;
+static void count_idle(void *ctx)
+{
+	(void)ctx;
+	idle_calls++;
+}
+
 static void rs_open(struct rs *x, int is_server, const struct sep_limits *lim, int hello)
 {
 	memset(x, 0, sizeof *x);
@@ -418,6 +426,7 @@ static void rs_open(struct rs *x, int is_server, const struct sep_limits *lim, i
 	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, x->sp);
 	struct sep_io io;
 	sep_io_fd(&io, x->sp[1], x->sp[1]);
+	io.idle = count_idle;
 	x->s = sep_session_new(x->lp, &io, is_server, lim, is_server ? &ops : NULL, NULL, "srv.example",
 	                       on_session, &x->st);
 	x->r = raw_new(x->sp[0]);
@@ -1123,8 +1132,10 @@ static void test_keepalive(void)
 	struct rs x;
 	rs_open(&x, 1, &lim, 1);
 	struct sep_frame f;
+	idle_calls = 0;
 	int ping = raw_wait(x.lp, x.r, SEP_PING, 0, &f, 1000, NULL, NULL);
 	CHECK(ping && f.len == 8, "a quiet peer gets a PING", "%d", ping);
+	CHECK(idle_calls >= 1, "a quiet session tells its transport it is idle", "%d calls", idle_calls);
 	/* answering keeps the session up past the idle time */
 	uint64_t end = now_ms() + 700;
 	while (now_ms() < end && !x.st.closed)
@@ -1134,6 +1145,17 @@ static void test_keepalive(void)
 	run_until(x.lp, &x.st.closed, 1500);
 	CHECK(x.st.closed && x.st.close_code == SEP_E_TIMEOUT && strstr(x.st.reason, "nothing received for 400 ms"),
 	      "a peer silent for the idle time is dropped (TIMEOUT)", "%d %s", x.st.close_code, x.st.reason);
+	rs_close(&x);
+
+	/* the other side of a keepalive: a PING says the peer heard nothing from us */
+	small_limits(&lim);
+	lim.keepalive_ms = 0;
+	rs_open(&x, 1, &lim, 1);
+	idle_calls = 0;
+	raw_send(x.r, SEP_PING, 0, (const uint8_t *)"12345678", 8);
+	int pong = raw_wait(x.lp, x.r, SEP_PONG, 0, &f, 1000, NULL, NULL);
+	CHECK(pong && idle_calls == 1, "a session that answers a PING tells its transport it is idle",
+	      "pong %d, %d calls", pong, idle_calls);
 	rs_close(&x);
 }
 
