@@ -38,16 +38,25 @@ void *dipus_tls_calloc(size_t n, size_t size)
 	return m + OFF;
 }
 
-void dipus_tls_free(void *p)
+/* p's entry in the table, or -1: a block from malloc */
+static int mapped_at(const void *p)
 {
 	if (((uintptr_t)p & 4095) == OFF)
 		for (unsigned i = 0; i < nmapped; i++)
-			if (mapped[i].p == p) {
-				munmap((char *)p - OFF, mapped[i].len);
-				mapped[i] = mapped[--nmapped];
-				return;
-			}
-	free(p);
+			if (mapped[i].p == p)
+				return (int)i;
+	return -1;
+}
+
+void dipus_tls_free(void *p)
+{
+	int i = mapped_at(p);
+	if (i < 0) {
+		free(p);
+		return;
+	}
+	munmap((char *)p - OFF, mapped[i].len);
+	mapped[i] = mapped[--nmapped];
 }
 
 /* A handshake leaves the output record buffer written in full (PSA fills the unused
@@ -57,8 +66,7 @@ void dipus_tls_free(void *p)
  * until a record is written there. The first page (record header, counters) stays. */
 void dipus_tls_trim(void *p)
 {
-	if (((uintptr_t)p & 4095) == OFF)
-		for (unsigned i = 0; i < nmapped; i++)
-			if (mapped[i].p == p && mapped[i].len > 4096)
-				madvise((char *)p - OFF + 4096, mapped[i].len - 4096, MADV_DONTNEED);
+	int i = mapped_at(p);
+	if (i >= 0 && mapped[i].len > 4096)
+		madvise((char *)p - OFF + 4096, mapped[i].len - 4096, MADV_DONTNEED);
 }
