@@ -42,6 +42,10 @@ rss1_e=$(rss_kb "$EXPP") rss1_i=$(rss_kb "$IMPP")
 for p in $pids; do wait "$p"; done
 ok=$(ls "$T/many" | wc -l)
 expect_eq "sep-many/$N-channels-finish" "$N" "$ok"
+if [ "$ok" != "$N" ]; then  # why channels were lost: the two ends' own words
+	echo "# exporter log:" >&2; grep -v ' open \| end ' "$EXP_LOG" | tail -n 15 >&2
+	echo "# importer log:" >&2; grep -v ' open \| end ' "$IMP_LOG" | tail -n 15 >&2
+fi
 expect_eq sep-many/one-tcp-connection 1 "$conns"
 rss2_e=$(rss_kb "$EXPP") rss2_i=$(rss_kb "$IMPP")
 echo "# RSS kB exporter: idle $rss0_e, busy $rss1_e, after $rss2_e; importer: $rss0_i, $rss1_i, $rss2_i" >&2
