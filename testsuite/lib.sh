@@ -44,6 +44,13 @@ _lib_exit() {
 trap _lib_exit EXIT
 trap 'exit 130' INT TERM
 
+# socat as a test's service (socat -t "$SOCAT_SVC_T" UNIX-LISTEN:...,fork SYSTEM:cat): once
+# the connection's input ends, socat waits -t seconds for the program's output to move
+# on, then closes. Its default, 0.5 s, cut echoes short on slow targets (qemu-user in
+# CI): channels sharing one session can each wait longer than that for their turn, and
+# the lost tail looked like lost data. The test's own time limit bounds it.
+SOCAT_SVC_T=600
+
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }

@@ -27,7 +27,7 @@ expect_eq "by absolute path" "HELLO" "$(echo hello | "$DIPUS" dcat "$UPPER")"
 # a service dipus did not make: socat listening in the tree (directories 0700, ours)
 if need_cmd "socat service" socat; then
 	mkdir -m 0700 -p "$DIPUS_ROOT/local/x"
-	spawn socat -t 600 UNIX-LISTEN:"$DIPUS_ROOT/local/x/sc.one...0",fork EXEC:cat
+	spawn socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$DIPUS_ROOT/local/x/sc.one...0",fork EXEC:cat
 	wait_for 5 test -S "$DIPUS_ROOT/local/x/sc.one...0"
 	head -c 300000 /dev/urandom >"$T/rnd"
 	"$DIPUS" dcat sc "$T/rnd" >"$T/rnd.out"

@@ -11,7 +11,7 @@ dropbear_start || { fail dipusd-ssh/setup "dropbear did not start"; exit 1; }
 
 L=$REMOTE_ROOT/local
 as_user "$SSH_USER" mkdir -p "$L/test"
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/upper.remote...0",fork,mode=666 SYSTEM:"tr a-z A-Z"
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/upper.remote...0",fork,mode=666 SYSTEM:"tr a-z A-Z"
 wait_for 10 test -S "$L/test/upper.remote...0" || { fail dipusd-ssh/setup "remote service"; exit 1; }
 CONFD=${DIPUS_CONF:-$HOME/.config/dipus}
 mkdir -p "$CONFD" && chmod 700 "$CONFD"

@@ -58,7 +58,7 @@ if need_cmd "socat client" socat; then
 	expect_eq "socat - UNIX-CONNECT:\$(dls -1 -f upper.alpha)" "SOCAT" \
 		"$(echo socat | socat - UNIX-CONNECT:"$("$DIPUS" dls -1 -f upper.alpha)")"
 	mkdir -p "$DIPUS_ROOT/local/rev"
-	spawn socat -t 600 UNIX-LISTEN:"$DIPUS_ROOT/local/rev/rev.alpha...0",fork EXEC:rev
+	spawn socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$DIPUS_ROOT/local/rev/rev.alpha...0",fork EXEC:rev
 	wait_for 5 test -S "$DIPUS_ROOT/local/rev/rev.alpha...0"
 	expect_eq "dcat uses a socat UNIX-LISTEN service" "cba" "$(echo abc | "$DIPUS" dcat rev)"
 fi

@@ -13,8 +13,8 @@ dropbear_start || { fail ssh-basic/setup "dropbear did not start"; exit 1; }
 #  secret: a 0700 service of another user (root), which the ssh user cannot reach
 L=$REMOTE_ROOT/local
 as_user "$SSH_USER" mkdir -p "$L/test"
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/echo.remote...0",fork,mode=666 EXEC:cat
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/wc.remote...0",fork,mode=666 SYSTEM:"wc -c"
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/echo.remote...0",fork,mode=666 EXEC:cat
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/wc.remote...0",fork,mode=666 SYSTEM:"wc -c"
 mkdir -p "$L/private" && chmod 700 "$L/private"
 spawn socat UNIX-LISTEN:"$L/secret.remote...0",fork,mode=700 SYSTEM:"echo top secret"
 spawn socat UNIX-LISTEN:"$L/private/hidden.remote...0",fork,mode=777 SYSTEM:"echo hidden"

@@ -12,7 +12,7 @@ L=$REMOTE_ROOT/local
 as_user "$SSH_USER" mkdir -p "$L/test"
 head -c 50000000 /dev/urandom >"$T/big"
 chmod 644 "$T/big"
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/zbig.remote...0",fork,mode=666 SYSTEM:"cat '$T/big'"
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/zbig.remote...0",fork,mode=666 SYSTEM:"cat '$T/big'"
 wait_for 10 test -S "$L/test/zbig.remote...0" || { fail ssh-cut/setup "no service"; exit 1; }
 U=ssh://$SSH_USER@127.0.0.1:$SSHD_PORT
 

@@ -67,8 +67,8 @@ D=$T/svc D2=$T/svc2
 mkdir -p "$D" "$D2"
 chown "$SSH_USER:" "$D"; chown "$SSH_USER2:" "$D2"; chmod 755 "$D" "$D2"
 head -c 67108864 /dev/urandom >"$T/src"; chmod 644 "$T/src"
-spawn_as "$SSH_USER" socat -t 30 UNIX-LISTEN:"$D/echo.sock",fork,mode=666,backlog=128 EXEC:cat
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$D/src.sock",fork,mode=666,backlog=128 SYSTEM:"cat $T/src"
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$D/echo.sock",fork,mode=666,backlog=128 EXEC:cat
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$D/src.sock",fork,mode=666,backlog=128 SYSTEM:"cat $T/src"
 spawn_as "$SSH_USER2" socat UNIX-LISTEN:"$D2/secret.sock",fork,mode=600 SYSTEM:"echo top secret"
 for s in "$D/echo.sock" "$D/src.sock" "$D2/secret.sock"; do wait_for 10 test -S "$s"; done
 

@@ -12,7 +12,7 @@ dropbear_start || { fail ssh-import/setup "dropbear did not start"; exit 1; }
 
 L=$REMOTE_ROOT/local
 as_user "$SSH_USER" mkdir -p "$L/test"
-spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/echo.remote...0",fork,mode=666 EXEC:cat
+spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/echo.remote...0",fork,mode=666 EXEC:cat
 wait_for 10 test -S "$L/test/echo.remote...0"
 ME=$(id -un)
 UDIR=$DIPUS_ROOT/users/$ME
@@ -53,7 +53,7 @@ for server in sshd dropbear; do
 	else fail "ssh-import/$server/other-user-refused" "rc $RC out $(head -c 100 "$OUT")"; fi
 
 	# live: a service appears and vanishes on the remote
-	spawn_as "$SSH_USER" socat -t 600 UNIX-LISTEN:"$L/test/late.remote...0",fork,mode=666 EXEC:cat
+	spawn_as "$SSH_USER" socat -t "$SOCAT_SVC_T" UNIX-LISTEN:"$L/test/late.remote...0",fork,mode=666 EXEC:cat
 	LATE=$SPAWNED
 	if wait_for 15 sh -c "find '$UDIR' -name 'late.*' -type s | grep -q ."; then pass "ssh-import/$server/live-appear"
 	else fail "ssh-import/$server/live-appear" "no proxy for late"; fi
